@@ -1,0 +1,1 @@
+"""The ``ptycho`` command line."""

@@ -1,0 +1,53 @@
+"""``ptycho``: one front door. Exit codes: 0 success, 2 usage error, 1 failure (one paragraph, no
+traceback unless ``--debug``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+from ptycho import __version__
+from ptycho.cli import demo, simulate
+
+COMMANDS = (simulate, demo)
+
+# Errors a user can cause; anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptycho",
+        description="Physics-informed neural network ptychography with TensorFlow and PyTorch engines.",
+        epilog="Run 'ptycho COMMAND --help' for the options of one command.")
+    parser.add_argument("--version", action="version", version=f"ptychopinn {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
+    parser.add_argument("--quiet", action="store_true", help="only print warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except USER_ERRORS as exc:
+        if args.debug:
+            traceback.print_exc()
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"ptycho {args.command}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ptycho {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Configuration dataclasses (see :mod:`ptycho.config.config`)."""

@@ -1,0 +1,17 @@
+"""Named exceptions, so callers can catch what a user caused apart from programming errors."""
+
+
+class PtychoError(Exception):
+    """Base class of every error ptychopinn raises on purpose."""
+
+
+class DataContractError(PtychoError, ValueError):
+    """An NPZ file or array does not meet the data contract (DESIGN §3)."""
+
+
+class ConfigError(PtychoError, ValueError):
+    """A configuration value is invalid, or a workflow started with an incomplete config."""
+
+
+class ArchiveError(PtychoError, ValueError):
+    """A model archive is missing, tampered, unsafe or written by another backend."""

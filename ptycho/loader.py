@@ -1,0 +1,85 @@
+"""Model-ready containers of grouped data (upstream ``ptycho.loader`` API). NumPy only: engines convert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ptycho.physics import mean_photons
+
+
+@dataclass
+class PtychoDataContainer:
+    """Arrays for training or inference, in the upstream names.
+
+    ``X`` normalised amplitudes ``(n, N, N, C)`` float32 (mean pattern power ``(N/2)²``); ``Y_I``/``Y_phi``
+    ground-truth amplitude/phase patches or ``None``; ``local_offsets`` ``(n, 1, 2, C)``; ``global_offsets``
+    ``(n, 1, 2, 1)``; ``probe`` ``(N, N)`` or ``(modes, N, N)`` complex64; ``nphotons`` the measured mean
+    total counts per pattern of the raw amplitudes.
+    """
+
+    X: np.ndarray
+    Y_I: np.ndarray | None
+    Y_phi: np.ndarray | None
+    local_offsets: np.ndarray
+    global_offsets: np.ndarray
+    probe: np.ndarray
+    nn_indices: np.ndarray
+    nphotons: float
+    objectGuess: np.ndarray | None = None
+
+    @property
+    def Y(self) -> np.ndarray | None:
+        if self.Y_I is None:
+            return None
+        return (self.Y_I * np.exp(1j * self.Y_phi)).astype(np.complex64)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """``(n·C, 2)`` absolute ``(x, y)`` centre of every patch, channel-major within a group."""
+        absolute = self.global_offsets + self.local_offsets  # (n, 1, 2, C)
+        return np.moveaxis(absolute[:, 0], 1, -1).reshape(-1, 2)
+
+
+def _patterns(grouped: np.ndarray) -> np.ndarray:
+    """``(n, N, N, C)`` -> ``(n·C, N, N)``."""
+    N = grouped.shape[1]
+    return np.moveaxis(grouped, -1, 1).reshape(-1, N, N)
+
+
+def _split(dset: dict, fraction: float, which: str) -> dict:
+    n = len(dset["X_full"])
+    cut = int(round(n * fraction))
+    part = slice(0, cut) if which == "train" else slice(cut, n)
+    return {k: (v[part] if isinstance(v, np.ndarray) and k != "objectGuess" and len(v) == n else v)
+            for k, v in dset.items()}
+
+
+def load(cb, probeGuess, which: str | None = None, create_split: bool = False) -> PtychoDataContainer:
+    """Container from ``cb()``, a callable returning :meth:`RawData.generate_grouped_data`'s dict.
+
+    With ``create_split=True``, ``cb()`` returns ``(dset, train_fraction)`` and ``which`` picks the part.
+    """
+    if create_split:
+        if which not in ("train", "test"):
+            raise ValueError(f"which={which!r}: with create_split=True choose 'train' or 'test'")
+        dset, fraction = cb()
+        dset = _split(dset, fraction, which)
+    else:
+        dset = cb()
+    Y = dset.get("Y")
+    return PtychoDataContainer(
+        X=np.asarray(dset["X_full"], dtype=np.float32),
+        Y_I=None if Y is None else np.abs(Y).astype(np.float32),
+        Y_phi=None if Y is None else np.angle(Y).astype(np.float32),
+        local_offsets=np.asarray(dset["coords_relative"], dtype=np.float32),
+        global_offsets=np.asarray(dset["coords_offsets"], dtype=np.float32),
+        probe=np.asarray(probeGuess, dtype=np.complex64),
+        nn_indices=dset["nn_indices"],
+        nphotons=mean_photons(_patterns(dset["diffraction"])),
+        objectGuess=dset.get("objectGuess"),
+    )

@@ -1,0 +1,52 @@
+"""Stitching patches into one object: the normalised adjoint of patch extraction (float64 reference).
+
+Each patch's central ``M × M`` region is overlap-added at its position (bilinear, sub-pixel) and divided
+by the summed weights; pixels no patch reached are zero. Work is chunked so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ptycho.physics.group import WEIGHT_FLOOR
+from ptycho.physics.sampling import scatter_windows
+
+
+def central_region(patches: np.ndarray, M: int) -> np.ndarray:
+    """The central ``M × M`` pixels of ``(B, N, N)`` patches."""
+    N = patches.shape[-1]
+    if not 0 < M <= N:
+        raise ValueError(f"stitching window M={M} must be between 1 and the patch size N={N}")
+    lo = N // 2 - M // 2
+    return patches[:, lo:lo + M, lo:lo + M]
+
+
+def canvas_for(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tuple[int, int], np.ndarray]:
+    """A canvas shape and origin ``(x0, y0)`` that hold every ``M × M`` window centred at ``positions``."""
+    positions = np.asarray(positions, dtype=np.float64)
+    low = np.floor(positions.min(axis=0) - M / 2) - margin
+    high = np.ceil(positions.max(axis=0) + M / 2) + margin
+    width, height = (high - low).astype(int) + 1
+    return (int(height), int(width)), low
+
+
+def stitch(patches: np.ndarray, positions: np.ndarray, M: int, canvas_shape: tuple[int, int] | None = None,
+           origin=(0.0, 0.0), chunk: int = 2048) -> np.ndarray:
+    """Stitch ``(B, N, N)`` patches centred at ``(B, 2)`` ``(x, y)`` positions into an ``(H, W)`` object.
+
+    ``origin`` is the object coordinate of canvas pixel ``[0, 0]``; without ``canvas_shape`` the canvas
+    is the smallest that holds every window (:func:`canvas_for`).
+    """
+    patches = np.asarray(patches)
+    positions = np.asarray(positions, dtype=np.float64)
+    if patches.ndim != 3 or positions.shape != (patches.shape[0], 2):
+        raise ValueError(f"stitch expects patches (B, N, N) and positions (B, 2); got {patches.shape} and "
+                         f"{positions.shape}")
+    if canvas_shape is None:
+        canvas_shape, origin = canvas_for(positions, M)
+    window = central_region(patches, M)
+    top = positions[:, 1] - origin[1] - M / 2
+    left = positions[:, 0] - origin[0] - M / 2
+    total = scatter_windows(window, top, left, canvas_shape, chunk=chunk)
+    weight = scatter_windows(np.ones((1, M, M)).repeat(len(window), 0), top, left, canvas_shape, chunk=chunk)
+    return np.where(weight > WEIGHT_FLOOR, total / np.where(weight > WEIGHT_FLOOR, weight, 1.0), 0)

@@ -1,0 +1,1 @@
+"""The PyTorch/Lightning engine of ptychopinn (under construction)."""

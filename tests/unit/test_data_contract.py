@@ -1,0 +1,183 @@
+"""The NPZ data contract (DESIGN §3): FORMAT-001, counts, every error message, and a fuzz of the loader."""
+
+import logging
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ptycho.data_contract import read_npz, write_npz
+from ptycho.errors import DataContractError
+from ptycho.raw_data import RawData
+
+N = 64
+
+
+def arrays(n=5, **overrides):
+    rng = np.random.default_rng(0)
+    base = {"diffraction": rng.uniform(0, 3, (n, N, N)).astype(np.float32),
+            "xcoords": np.linspace(40, 60, n), "ycoords": np.linspace(40, 50, n)}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def save(tmp_path, data, name="d.npz"):
+    path = tmp_path / name
+    np.savez(path, **data)
+    return path
+
+
+def test_canonical_layout_is_kept(tmp_path):
+    data = arrays()
+    ds = read_npz(save(tmp_path, data))
+    np.testing.assert_array_equal(ds.diffraction, data["diffraction"])
+    assert ds.N == N and len(ds) == 5
+
+
+def test_legacy_hwn_layout_with_more_patterns_than_pixels_is_transposed(tmp_path, caplog):
+    n = 80  # n > H: the legacy layout is unambiguous
+    canonical = np.random.default_rng(1).uniform(0, 1, (n, N, N)).astype(np.float32)
+    data = arrays(n, diffraction=np.transpose(canonical, (1, 2, 0)))
+    with caplog.at_level(logging.INFO):
+        ds = read_npz(save(tmp_path, data))
+    np.testing.assert_array_equal(ds.diffraction, canonical)
+    assert "legacy (H, W, n) layout" in caplog.text and "FORMAT-001" in caplog.text
+
+
+def test_legacy_layout_with_few_patterns_is_transposed(tmp_path):
+    canonical = np.random.default_rng(2).uniform(0, 1, (5, N, N)).astype(np.float32)
+    ds = read_npz(save(tmp_path, arrays(5, diffraction=np.transpose(canonical, (1, 2, 0)))))
+    np.testing.assert_array_equal(ds.diffraction, canonical)
+
+
+def test_ambiguous_cube_is_kept_canonical(tmp_path):
+    cube = np.random.default_rng(3).uniform(0, 1, (N, N, N)).astype(np.float32)
+    ds = read_npz(save(tmp_path, arrays(N, diffraction=cube)))
+    np.testing.assert_array_equal(ds.diffraction, cube)
+
+
+def test_diff3d_key_and_integer_counts(tmp_path, caplog):
+    counts = np.random.default_rng(4).poisson(9, (5, N, N)).astype(np.int32)
+    data = arrays(diffraction=None, diff3d=counts)
+    with caplog.at_level(logging.INFO):
+        ds = read_npz(save(tmp_path, data))
+    np.testing.assert_allclose(ds.diffraction, np.sqrt(counts), rtol=1e-6)
+    assert "treated as photon counts and square-rooted" in caplog.text
+
+
+def test_multimode_probe_and_object_guess(tmp_path):
+    probe = np.ones((2, N, N), np.complex64)
+    ds = read_npz(save(tmp_path, arrays(probeGuess=probe, objectGuess=np.ones((100, 100), np.complex64))))
+    assert ds.probeGuess.shape == (2, N, N) and ds.objectGuess.shape == (100, 100)
+
+
+ERRORS = {
+    "missing xcoords": (dict(xcoords=None), r"missing required key 'xcoords'"),
+    "missing diffraction": (dict(diffraction=None), r"expected key 'diffraction' \(or legacy 'diff3d'\)"),
+    "length mismatch": (dict(ycoords=np.zeros(4)), r"'xcoords' has 5 entries but 'ycoords' has 4"),
+    "nan coords": (dict(xcoords=np.array([1, 2, np.nan, 4, 5.0])), r"'xcoords' contains NaN or Inf"),
+    "nan diffraction": (dict(diffraction=np.full((5, N, N), np.nan, np.float32)), r"diffraction contains NaN"),
+    "negative counts": (dict(diffraction=-np.ones((5, N, N), np.int16)), r"photon counts must be >= 0, found minimum -1"),
+    "negative amplitude": (dict(diffraction=-np.ones((5, N, N))), r"amplitudes must be >= 0"),
+    "non-square": (dict(diffraction=np.ones((5, N, 32))), r"patterns must be square, found 64×32"),
+    "unsupported N": (dict(diffraction=np.ones((5, 32, 32))), r"pattern size N=32 is not supported; use one of \(64, 128, 256\)"),
+    "wrong count": (dict(diffraction=np.ones((6, N, N))), r"does not have n=5 patterns"),
+    "2-D diffraction": (dict(diffraction=np.ones((N, N))), r"diffraction must be 3-D \(n, N, N\), found shape \(64, 64\)"),
+    "complex diffraction": (dict(diffraction=np.ones((5, N, N), complex)), r"found dtype complex128"),
+    "bad probe shape": (dict(probeGuess=np.ones((32, 32), complex)), r"'probeGuess' has shape \(32, 32\)"),
+    "3-D object": (dict(objectGuess=np.ones((2, 9, 9), complex)), r"'objectGuess' must be a numeric array with 2"),
+    "scan_index length": (dict(scan_index=np.zeros(3)), r"'scan_index' has 3 entries but there are 5"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_contract_errors_name_key_found_and_expected(tmp_path, case):
+    overrides, message = ERRORS[case]
+    path = save(tmp_path, arrays(**overrides))
+    with pytest.raises(DataContractError, match=message) as info:
+        read_npz(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dataset not found: .*nothing.npz"):
+        read_npz(tmp_path / "nothing.npz")
+
+
+def test_pickled_object_array_is_refused_without_unpickling(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, diffraction=np.array([{"a": 1}], dtype=object), xcoords=np.zeros(1), ycoords=np.zeros(1))
+    with pytest.raises(DataContractError, match="holds pickled objects, which are refused"):
+        read_npz(path)
+
+
+def test_raw_pickle_file_is_refused(tmp_path):
+    path = tmp_path / "raw.npz"
+    path.write_bytes(pickle.dumps({"diffraction": 1}))
+    with pytest.raises(DataContractError, match="refused|not a readable NPZ"):
+        read_npz(path)
+
+
+def test_npy_and_garbage_files_are_refused(tmp_path):
+    npy = tmp_path / "a.npy"
+    np.save(npy, np.zeros(3))
+    with pytest.raises(DataContractError, match=r"holds a single array of shape \(3,\)"):
+        read_npz(npy)
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataContractError, match="not a readable NPZ"):
+        read_npz(junk)
+
+
+def test_write_npz_is_atomic_and_round_trips(tmp_path):
+    path = write_npz(tmp_path / "sub" / "x.npz", arrays())
+    assert read_npz(path).diffraction.shape == (5, N, N)
+    assert [p.name for p in path.parent.iterdir()] == ["x.npz"]
+
+
+def test_failed_write_leaves_previous_file_untouched(tmp_path):
+    path = write_npz(tmp_path / "x.npz", arrays())
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        write_npz(path, {"diffraction": np.zeros(2), "bad": object.__new__(type("Unsaveable", (), {
+            "__array__": lambda self, *a, **k: (_ for _ in ()).throw(TypeError("cannot save"))}))})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["x.npz"]
+
+
+def test_from_coords_without_pc_uses_the_same_checks():
+    with pytest.raises(DataContractError, match="'xcoords' has 5 entries but 'ycoords' has 2"):
+        RawData.from_coords_without_pc(np.zeros(5), np.zeros(2), np.ones((5, N, N)), np.ones((N, N)), np.zeros(5))
+    counts = np.full((N, N, 3), 4, np.int64)  # ptychodus hands integer counts in legacy layout
+    raw = RawData.from_coords_without_pc(np.arange(3.0), np.arange(3.0), counts, np.ones((2, N, N)), np.zeros(3))
+    assert raw.diff3d.shape == (3, N, N) and np.allclose(raw.diff3d, 2.0)
+
+
+KEYS = st.sampled_from(["diffraction", "diff3d", "xcoords", "ycoords", "probeGuess", "objectGuess",
+                        "scan_index", "xcoords_start", "other"])
+DTYPES = st.sampled_from([np.float32, np.float64, np.int16, np.uint8, np.int64, np.complex64, np.bool_])
+SHAPES = st.lists(st.sampled_from([0, 1, 2, 3, 5, 64]), min_size=0, max_size=3).map(tuple)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.dictionaries(KEYS, st.tuples(SHAPES, DTYPES, st.booleans()), min_size=0, max_size=6))
+def test_fuzz_loader_raises_only_documented_errors(tmp_path, entries):
+    data = {}
+    for key, (shape, dtype, poison) in entries.items():
+        value = np.ones(shape, dtype=dtype)
+        if poison and value.size and np.issubdtype(dtype, np.floating):
+            value.flat[0] = np.nan
+        data[key] = value
+    path = tmp_path / "fuzz.npz"
+    with zipfile.ZipFile(path, "w"):
+        pass
+    np.savez(path, **data) if data else None
+    try:
+        ds = read_npz(path)
+    except DataContractError:
+        return
+    assert ds.diffraction.ndim == 3 and ds.diffraction.shape[1] == ds.diffraction.shape[2]
+    assert np.all(np.isfinite(ds.diffraction)) and len(ds.xcoords) == len(ds)

@@ -1,0 +1,64 @@
+"""`import ptycho` stays light; the `ptycho` command line runs as a real subprocess."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ptycho.data_contract import read_npz
+
+HEAVY = ("tensorflow", "torch", "keras", "lightning")
+
+
+@pytest.mark.parametrize("module", ["ptycho", "ptycho.config.config", "ptycho.params", "ptycho.raw_data",
+                                    "ptycho.loader", "ptycho.physics", "ptycho.metrics", "ptycho.cli.main",
+                                    "ptycho.tf_helper"])
+def test_core_modules_import_no_engine(module):
+    code = f"import sys, json, {module}; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def ptycho(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ptycho.cli.main", *args], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_simulate_writes_npz_and_picture(tmp_path):
+    out = tmp_path / "sim.npz"
+    result = ptycho("simulate", "-o", str(out), "--object-size", "128", "--scan", "grid", "--seed", "4",
+                    "--gridsize", "2")
+    assert result.returncode == 0, result.stderr
+    ds = read_npz(out)
+    assert ds.objectGuess.shape == (128, 128) and ds.probeGuess.shape == (64, 64)
+    picture = out.with_suffix(".png")
+    assert picture.stat().st_size > 10_000
+    import matplotlib.image as mpimg
+
+    image = mpimg.imread(picture)
+    assert image.std() > 0.01  # not a blank picture
+    again = tmp_path / "again.npz"
+    assert ptycho("simulate", "-o", str(again), "--object-size", "128", "--scan", "grid", "--seed", "4",
+                  "--no-plot").returncode == 0
+    np.testing.assert_array_equal(read_npz(again).diffraction, ds.diffraction)
+    assert not again.with_suffix(".png").exists()
+
+
+def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
+    assert ptycho().returncode == 2
+    bad = ptycho("simulate", "-o", str(tmp_path / "x.npz"), "--object", "cat")
+    assert bad.returncode == 2 and "use lines, grf, star or image:PATH" in bad.stderr
+    failed = ptycho("simulate", "-o", str(tmp_path / "x.npz"), "--object-size", "40")
+    assert failed.returncode == 1
+    assert "ptycho simulate: error: object of 40 px is too small" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    debug = ptycho("--debug", "simulate", "-o", str(tmp_path / "x.npz"), "--object-size", "40")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_help_lists_commands():
+    result = ptycho("--help")
+    assert result.returncode == 0 and "simulate" in result.stdout and "demo" in result.stdout
