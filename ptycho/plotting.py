@@ -42,7 +42,7 @@ def plot_dataset(dataset, path, group: np.ndarray | None = None) -> Path:
     fig, axes = plt.subplots(2, 2, figsize=(11, 9.5), layout="constrained")
     if dataset.objectGuess is not None:
         _panel(fig, axes[0, 0], np.abs(dataset.objectGuess), "object amplitude", label="amplitude")
-        _panel(fig, axes[0, 1], np.angle(dataset.objectGuess), "object phase + scan", "twilight", "rad")
+        _panel(fig, axes[0, 1], np.angle(dataset.objectGuess), "object phase + scan", "viridis", "rad")
     else:
         axes[0, 0].axis("off")
         axes[0, 1].set_title("scan positions")
@@ -77,7 +77,7 @@ def plot_comparison(truth: np.ndarray, recon: np.ndarray, path, title: str = "")
     plt = _pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), layout="constrained")
     for row, (name, f, cmap, unit) in enumerate((("amplitude", np.abs, "gray", "amplitude"),
-                                                  ("phase", np.angle, "twilight", "rad"))):
+                                                  ("phase", np.angle, "viridis", "rad"))):
         t, r = f(truth), f(recon)
         _panel(fig, axes[row, 0], t, f"truth {name}", cmap, unit)
         _panel(fig, axes[row, 1], r, f"reconstruction {name}", cmap, unit)

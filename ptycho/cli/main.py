@@ -9,9 +9,10 @@ import sys
 import traceback
 
 from ptycho import __version__
-from ptycho.cli import demo, simulate
+from ptycho.cli import demo, infer, simulate, train
+from ptycho.errors import ConfigError
 
-COMMANDS = (simulate, demo)
+COMMANDS = (simulate, train, infer, demo)
 
 # Errors a user can cause; anything else is a bug and keeps its traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError)
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(message)s")
     try:
         return int(args.run(args) or 0)
+    except ConfigError as exc:  # the arguments asked for something invalid: a usage error
+        if args.debug:
+            traceback.print_exc()
+        parser.exit(2, f"ptycho {args.command}: error: {exc}\n")
     except USER_ERRORS as exc:
         if args.debug:
             traceback.print_exc()

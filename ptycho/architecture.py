@@ -1,0 +1,130 @@
+"""The network both engines build, written down once: block sizes and the neutral weight names.
+
+Weights move between the engines as a neutral ``{name: array}`` mapping with these names and layouts:
+
+- ``encoder/block{i}/conv{j}/kernel`` ``(3, 3, in, out)`` (HWIO) and ``…/bias`` ``(out,)``: encoder block
+  ``i`` = (3×3 conv, ReLU, 3×3 conv, ReLU, 2×2 max-pool).
+- ``decoder_amp/block{i}/conv{j}/…`` and ``decoder_phase/…``: (conv, ReLU, conv, ReLU, nearest 2× upsample).
+- ``decoder_{amp,phase}/centre/kernel|bias``: the last 3×3 conv at ``N/2`` (zero-padded to ``N`` with
+  ``pad_object``; at ``N`` after one more upsample without it).
+- ``decoder_{amp,phase}/ring/kernel|bias`` (only with ``pad_object`` and ``probe_big``): a 3×3 conv at ``N``
+  after an upsample, kept outside the central ``N/2`` square.
+- ``intensity_scaler/log_scale`` ``()``: log of the intensity scale.
+- ``probe/real``, ``probe/imag`` ``(modes, N, N)``: the (normalised) probe.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+BASE_FILTERS = 32
+MAX_BASE_FILTERS = 256
+BOTTLENECK = 8  # encoder output side: N / 2**blocks
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Sizes derived from a model config; both engines build from this and nothing else."""
+
+    N: int
+    gridsize: int
+    n_filters_scale: int
+    object_big: bool
+    probe_big: bool
+    pad_object: bool
+    amp_activation: str
+
+    @classmethod
+    def from_model_config(cls, model) -> Architecture:
+        return cls(model.N, model.gridsize, model.n_filters_scale, model.object_big, model.probe_big,
+                   model.pad_object, model.amp_activation)
+
+    @property
+    def channels(self) -> int:
+        """Patches per group ``C``."""
+        return self.gridsize**2
+
+    @property
+    def output_channels(self) -> int:
+        """Object patches the decoder predicts: one per patch with ``object_big``, else one shared."""
+        return self.channels if self.object_big else 1
+
+    @property
+    def encoder_filters(self) -> list[int]:
+        blocks = int(math.log2(self.N // BOTTLENECK))
+        return [min(BASE_FILTERS * 2**i, MAX_BASE_FILTERS) * self.n_filters_scale for i in range(blocks)]
+
+    @property
+    def decoder_filters(self) -> list[int]:
+        """One block per upsample from the bottleneck to ``N/2``."""
+        return list(reversed(self.encoder_filters[:-1]))
+
+    @property
+    def has_ring(self) -> bool:
+        return self.pad_object and self.probe_big
+
+    def weight_shapes(self, probe_modes: int = 1) -> dict[str, tuple[int, ...]]:
+        """Every neutral weight name with its shape."""
+        shapes: dict[str, tuple[int, ...]] = {}
+
+        def conv(prefix, cin, cout):
+            shapes[f"{prefix}/kernel"] = (3, 3, cin, cout)
+            shapes[f"{prefix}/bias"] = (cout,)
+
+        cin = self.channels
+        for i, f in enumerate(self.encoder_filters):
+            conv(f"encoder/block{i}/conv0", cin, f)
+            conv(f"encoder/block{i}/conv1", f, f)
+            cin = f
+        bottleneck = cin
+        for head in ("decoder_amp", "decoder_phase"):
+            cin = bottleneck
+            for i, f in enumerate(self.decoder_filters):
+                conv(f"{head}/block{i}/conv0", cin, f)
+                conv(f"{head}/block{i}/conv1", f, f)
+                cin = f
+            conv(f"{head}/centre", cin, self.output_channels)
+            if self.has_ring:
+                conv(f"{head}/ring", cin, self.output_channels)
+        shapes["intensity_scaler/log_scale"] = ()
+        shapes["probe/real"] = shapes["probe/imag"] = (probe_modes, self.N, self.N)
+        return shapes
+
+
+def ring_mask(N: int) -> np.ndarray:
+    """1 outside the central ``N/2 × N/2`` square, 0 inside: where the ring branch may write."""
+    mask = np.ones((N, N), np.float32)
+    lo = N // 4
+    mask[lo:lo + N // 2, lo:lo + N // 2] = 0
+    return mask
+
+
+def probe_support_mask(N: int) -> np.ndarray:
+    """Circular mask of diameter ``N/2`` (``probe_mask=True``)."""
+    y, x = np.mgrid[:N, :N] - N / 2
+    return (np.hypot(x, y) <= N / 4).astype(np.float32)
+
+
+def gaussian_transfer(N: int, sigma: float) -> np.ndarray:
+    """FFT-domain transfer function of a Gaussian blur of ``sigma`` pixels (periodic), unshifted."""
+    k = np.fft.fftfreq(N)
+    k2 = k[:, None] ** 2 + k[None, :] ** 2
+    return np.exp(-2 * np.pi**2 * sigma**2 * k2).astype(np.float32)
+
+
+def check_neutral_weights(weights: dict, arch: Architecture) -> None:
+    """Raise ``ValueError`` naming every missing, unexpected or mis-shaped neutral weight."""
+    modes = weights["probe/real"].shape[0] if "probe/real" in weights else 1
+    expected = arch.weight_shapes(modes)
+    missing = sorted(set(expected) - set(weights))
+    extra = sorted(set(weights) - set(expected))
+    wrong = [f"{k}: {tuple(np.shape(weights[k]))} != {expected[k]}" for k in sorted(set(expected) & set(weights))
+             if tuple(np.shape(weights[k])) != expected[k]]
+    if missing or extra or wrong:
+        raise ValueError("neutral weights do not match the architecture "
+                         f"(N={arch.N}, gridsize={arch.gridsize}, n_filters_scale={arch.n_filters_scale}, "
+                         f"object_big={arch.object_big}, probe_big={arch.probe_big}, pad_object={arch.pad_object}): "
+                         f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {wrong[:5]}")

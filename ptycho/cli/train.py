@@ -1,0 +1,87 @@
+"""``ptycho train``: train a model on an NPZ and save ``wts.h5.zip`` and the loss history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from ptycho.atomic import atomic_path
+from ptycho.cli.options import DeprecatedAlias, add_backend, add_torch_knobs, execution_config
+from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
+from ptycho.data_contract import read_npz
+from ptycho.raw_data import RawData
+
+log = logging.getLogger("ptycho.train")
+
+
+def write_history(history: dict, out_dir: Path) -> None:
+    """``history.json`` and ``history.csv`` (epoch, train_loss, val_loss), both atomic."""
+    with atomic_path(out_dir / "history.json") as tmp:
+        tmp.write_text(json.dumps(history, indent=2))
+    rows = ["epoch,train_loss,val_loss"]
+    val = history.get("val_loss") or []
+    for i, loss in enumerate(history.get("train_loss", [])):
+        rows.append(f"{i + 1},{loss!r},{val[i]!r}" if i < len(val) else f"{i + 1},{loss!r},")
+    with atomic_path(out_dir / "history.csv") as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
+
+
+def training_config(args, N: int) -> TrainingConfig:
+    model = ModelConfig(N=N, gridsize=args.gridsize, n_filters_scale=args.n_filters_scale,
+                        amp_activation=args.amp_activation)
+    return TrainingConfig(model=model, train_data_file=args.train_data, test_data_file=args.test_data,
+                          batch_size=args.batch_size, nepochs=args.epochs, n_groups=args.n_groups,
+                          nphotons=args.nphotons, neighbor_count=args.neighbor_count,
+                          subsample_seed=args.seed, output_dir=Path(args.output_dir), backend=args.backend,
+                          probe_trainable=args.probe_trainable)
+
+
+def run(args) -> int:
+    from ptycho.workflows.backend_selector import save_model_with_backend, train_cdi_model_with_backend
+
+    execution = execution_config(args, args.quiet)
+    train_raw = RawData(read_npz(args.train_data))
+    test_raw = RawData(read_npz(args.test_data)) if args.test_data else None
+    if args.N is not None and args.N != train_raw.N:
+        raise ValueError(f"--N {args.N} does not match the {train_raw.N}×{train_raw.N} patterns of {args.train_data}")
+    config = training_config(args, train_raw.N)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = train_cdi_model_with_backend(train_raw, test_raw, config, torch_execution_config=execution,
+                                           resume=bool(getattr(args, "resume", False)))
+    archive = save_model_with_backend(results, out)
+    write_history(results["history"], out)
+    final = results["history"]["train_loss"][-1]
+    print(f"trained ({args.backend}) {len(results['history']['train_loss'])} epochs, final loss {final:.6g}; "
+          f"wrote {archive} and {out / 'history.csv'}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model on an NPZ dataset",
+                       description="Train a PINN on an NPZ dataset and save OUTPUT_DIR/wts.h5.zip, "
+                                   "history.csv and history.json.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_backend(p)
+    p.add_argument("--train-data", "--train_data_file", dest="train_data", required=True, help="training NPZ")
+    p.add_argument("--test-data", "--test_data_file", dest="test_data", help="validation NPZ (optional)")
+    p.add_argument("--output-dir", "--output_dir", dest="output_dir", default="training_outputs",
+                   help="folder for the archive and history")
+    p.add_argument("--epochs", "--nepochs", "--max_epochs", dest="epochs", type=int, default=50, help="epochs")
+    p.add_argument("--n-groups", "--n_groups", dest="n_groups", type=int, default=512, help="groups to train on")
+    p.add_argument("--n_images", dest="n_groups", action=DeprecatedAlias, type=int, new="--n-groups",
+                   help=argparse.SUPPRESS)
+    p.add_argument("--gridsize", type=int, default=1, help="group side; C = gridsize² patterns per group")
+    p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=16, help="batch size")
+    p.add_argument("--seed", type=int, default=0, help="seed for grouping, initial weights and shuffling")
+    p.add_argument("--N", type=int, choices=SUPPORTED_N, default=None, help="pattern size (default: the data's)")
+    p.add_argument("--n-filters-scale", type=int, default=2, help="width multiplier of the network")
+    p.add_argument("--amp-activation", choices=AMP_ACTIVATIONS, default="sigmoid", help="amplitude activation")
+    p.add_argument("--nphotons", type=float, default=1e9,
+                   help="photons per pattern (the default means: measure it from the data)")
+    p.add_argument("--neighbor-count", type=int, default=4, help="neighbours K to draw groups from")
+    p.add_argument("--probe-trainable", action="store_true", help="refine the probe during training")
+    add_torch_knobs(p)
+    p.set_defaults(run=run)

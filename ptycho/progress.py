@@ -1,0 +1,34 @@
+"""One line per epoch with the time left: progress feedback shared by both engines."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+log = logging.getLogger("ptycho.progress")
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+class EpochReporter:
+    """Logs ``epoch k/n  loss …  val_loss …  (t s/epoch, ETA …)`` at INFO level."""
+
+    def __init__(self, total_epochs: int, backend: str):
+        self.total, self.backend = total_epochs, backend
+        self.start = time.perf_counter()
+
+    def epoch_done(self, epoch: int, metrics: dict[str, float]) -> None:
+        elapsed = time.perf_counter() - self.start
+        per_epoch = elapsed / (epoch + 1)
+        values = "  ".join(f"{k} {v:.6g}" for k, v in metrics.items())
+        log.info("[%s] epoch %d/%d  %s  (%.2f s/epoch, ETA %s)", self.backend, epoch + 1, self.total, values,
+                 per_epoch, format_seconds(per_epoch * (self.total - epoch - 1)))

@@ -1,0 +1,108 @@
+"""Backend-neutral workflow steps both engines share: data containers, photon scale, stitching, outputs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ptycho import loader, params
+from ptycho.config.config import TrainingConfig, validate_for_workflow
+from ptycho.errors import DataContractError
+from ptycho.loader import PtychoDataContainer
+from ptycho.physics import canvas_for, intensity_scale, stitch
+from ptycho.raw_data import RawData
+
+log = logging.getLogger("ptycho.workflows")
+
+DEFAULT_NPHOTONS = TrainingConfig.__dataclass_fields__["nphotons"].default
+
+
+def start_workflow(config) -> None:
+    """CONFIG-001: check the whole config, then sync the legacy dict, before any data or engine work."""
+    validate_for_workflow(config)
+    params.update_legacy_dict(params.cfg, config)
+
+
+def create_ptycho_data_container(data, config) -> PtychoDataContainer:
+    """A ``PtychoDataContainer`` from ``RawData`` (grouped per ``config``) or a container (returned as is)."""
+    if isinstance(data, PtychoDataContainer):
+        return data
+    if not isinstance(data, RawData):
+        raise TypeError(f"expected RawData or PtychoDataContainer, got {type(data).__name__}")
+    if data.probeGuess is None:
+        raise DataContractError(f"{data.dataset.source}: no 'probeGuess'; the PINN needs a probe guess in the NPZ")
+    if config.n_subsample is not None and config.n_subsample < len(data):
+        rng = np.random.default_rng(config.subsample_seed)
+        data = data.subset(np.sort(rng.choice(len(data), config.n_subsample, replace=False)))
+    n_groups = config.n_groups if config.n_groups is not None else len(data)
+    grouped = data.generate_grouped_data(
+        config.model.N, K=config.neighbor_count, nsamples=n_groups, seed=config.subsample_seed,
+        sequential_sampling=getattr(config, "sequential_sampling", False), gridsize=config.model.gridsize)
+    return loader.load(lambda: grouped, data.probeGuess)
+
+
+def effective_nphotons(config, data: PtychoDataContainer) -> float:
+    """``config.nphotons`` when set; with the default, the data's measured mean counts per pattern."""
+    configured = getattr(config, "nphotons", DEFAULT_NPHOTONS)
+    if configured != DEFAULT_NPHOTONS:
+        return float(configured)
+    log.info("nphotons: using the measured mean of %.4g counts per pattern", data.nphotons)
+    return float(data.nphotons)
+
+
+def initial_intensity_scale(config, data: PtychoDataContainer) -> float:
+    scale = intensity_scale(effective_nphotons(config, data), config.model.N)
+    params.set("intensity_scale", scale)
+    return scale
+
+
+def patch_positions(data: PtychoDataContainer, channels: int) -> np.ndarray:
+    """``(B·C', 2)`` positions of decoded patches: per channel, or the group centre for one shared patch."""
+    if channels == 1 and data.local_offsets.shape[-1] > 1:
+        return data.global_offsets[:, 0, :, 0].astype(np.float64)
+    return data.positions.astype(np.float64)
+
+
+def stitch_patches(patches: np.ndarray, data: PtychoDataContainer, M: int = 20, flip_x: bool = False,
+                   flip_y: bool = False, transpose: bool = False) -> np.ndarray:
+    """Stitch ``(B, N, N, C')`` decoded patches into one complex object.
+
+    Without flips, and when the data carry a ground truth, the canvas is the ground truth's frame (so
+    metrics compare pixel for pixel); otherwise it is the smallest canvas holding every window.
+    """
+    B, N, _, C = patches.shape
+    flat = np.moveaxis(patches, -1, 1).reshape(B * C, N, N)
+    positions = patch_positions(data, C)
+    if flip_x:
+        positions[:, 0] = -positions[:, 0]
+    if flip_y:
+        positions[:, 1] = -positions[:, 1]
+    if transpose:
+        positions = positions[:, ::-1].copy()
+    if data.objectGuess is not None and not (flip_x or flip_y or transpose):
+        return stitch(flat, positions, M, canvas_shape=data.objectGuess.shape)
+    shape, origin = canvas_for(positions, M)
+    return stitch(flat, positions, M, canvas_shape=shape, origin=origin)
+
+
+def covered_mask(data: PtychoDataContainer, shape, M: int) -> np.ndarray:
+    """Pixels of a canvas of ``shape`` (ground-truth frame) that some stitched ``M × M`` window covers."""
+    positions = data.positions.astype(np.float64)
+    return stitch(np.ones((len(positions), M, M)), positions, M, canvas_shape=shape).real > 0.5
+
+
+def save_outputs(amplitude, phase, results, output_prefix) -> dict[str, Path]:
+    """Write ``reconstructed_amplitude.png`` and ``reconstructed_phase.png`` into ``output_prefix``."""
+    from ptycho.plotting import plot_image
+
+    out = Path(output_prefix)
+    backend = results.get("backend", "") if isinstance(results, dict) else ""
+    tag = f" ({backend})" if backend else ""
+    return {
+        "amplitude": plot_image(amplitude, out / "reconstructed_amplitude.png", f"reconstructed amplitude{tag}",
+                                "gray", "amplitude (a.u.)"),
+        "phase": plot_image(phase, out / "reconstructed_phase.png", f"reconstructed phase{tag}", "viridis",
+                            "phase (rad)"),
+    }
