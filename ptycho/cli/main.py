@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")
+    for name in ("lightning.pytorch", "lightning.fabric"):  # Lightning has its own handler: print once
+        logging.getLogger(name).propagate = False
+        logging.getLogger(name).setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:  # the arguments asked for something invalid: a usage error

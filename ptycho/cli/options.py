@@ -59,8 +59,9 @@ def execution_config(args, quiet: bool):
     given = [TORCH_KNOBS[d][0][0] for d in TORCH_KNOBS if getattr(args, d, None) not in (None, False)]
     if args.backend != "pytorch":
         if given:
-            raise ConfigError(f"{', '.join(given)} only apply to the PyTorch engine; drop them or add "
-                              "--backend pytorch")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ConfigError(f"{', '.join(given)} {verb} only to the PyTorch engine; drop "
+                              f"{'it' if len(given) == 1 else 'them'} or add --backend pytorch")
         return None
     values = {field: getattr(args, dest) for dest, field in EXECUTION_FIELDS.items()
               if getattr(args, dest, None) is not None}

@@ -1,0 +1,49 @@
+"""PyTorch-engine archives ``wts.h5.zip`` (backend ``pytorch``): Lightning checkpoint + neutral weights.
+
+Loading rebuilds the network from the archive's params and neutral weights; the Lightning checkpoint
+inside loads with ``torch.load(weights_only=True)`` for Lightning users.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ptycho import params
+from ptycho.archive import read_archive, require_backend, write_archive
+from ptycho.model_manager import model_config_from_params
+
+log = logging.getLogger("ptycho_torch.model_manager")
+
+BACKEND = "pytorch"
+CHECKPOINT_MEMBER = "model.ckpt"
+
+
+def save_model(model, out_dir, snapshot: dict, checkpoint: Path | None) -> Path:
+    """Archive ``model`` (a :class:`ptycho_torch.model.PtychoPINN`) and its Lightning checkpoint."""
+    snapshot = dict(snapshot, intensity_scale=model.intensity_scale, probe_modes=int(model.probe_real.shape[0]))
+    engine_files = {CHECKPOINT_MEMBER: Path(checkpoint).read_bytes()} if checkpoint else {}
+    path = write_archive(out_dir, BACKEND, snapshot, model.export_weights(), engine_files)
+    log.info("saved %s", path)
+    return path
+
+
+def model_from_weights(saved: dict, weights: dict):
+    from ptycho_torch.model import create_model
+
+    probe = np.asarray(weights["probe/real"]) + 1j * np.asarray(weights["probe/imag"])
+    model = create_model(model_config_from_params(saved), probe, float(saved["intensity_scale"]))
+    model.import_weights(weights)
+    return model.eval()
+
+
+def load(model_dir, backend: str = BACKEND):
+    """``(PtychoPINN, params)`` from an archive; syncs the trained ``intensity_scale`` into the legacy dict."""
+    archive = read_archive(model_dir)
+    require_backend(archive, backend)
+    model = model_from_weights(archive.params, archive.neutral_weights())
+    params.cfg.update({k: v for k, v in archive.params.items() if k != "probe_modes"})
+    params.set("intensity_scale", model.intensity_scale)
+    return model, dict(archive.params, intensity_scale=model.intensity_scale)

@@ -1,0 +1,111 @@
+"""Lightning ``Trainer`` wiring from ``PyTorchExecutionConfig`` (accelerator, strategy, checkpoints, logger…)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning.pytorch as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+
+from ptycho.config.config import PyTorchExecutionConfig
+from ptycho.errors import ConfigError
+from ptycho.progress import EpochReporter
+
+log = logging.getLogger("ptycho.torch")
+
+
+class History(Callback):
+    """Collects ``train_loss`` / ``val_loss`` per epoch and prints one progress line per epoch."""
+
+    def __init__(self, epochs: int):
+        self.history = {"train_loss": [], "val_loss": []}
+        self.reporter = EpochReporter(epochs, "pytorch")
+
+    def on_train_epoch_end(self, trainer, module):
+        metrics = trainer.callback_metrics
+        if "poisson_train_loss" not in metrics:
+            return
+        self.history["train_loss"].append(float(metrics["poisson_train_loss"]))
+        shown = {"loss": self.history["train_loss"][-1]}
+        if "poisson_val_loss" in metrics:
+            self.history["val_loss"].append(float(metrics["poisson_val_loss"]))
+            shown["val_loss"] = self.history["val_loss"][-1]
+        if trainer.is_global_zero:
+            self.reporter.epoch_done(trainer.current_epoch, shown)
+
+
+def resolve_accelerator(requested: str) -> str:
+    """``auto`` -> ``cpu`` with a warning when there is no GPU; ``gpu``/``cuda`` without CUDA is an error."""
+    has_cuda = torch.cuda.is_available()
+    if requested == "auto":
+        if not has_cuda:
+            log.warning("accelerator 'auto': no GPU found, training on the CPU")
+            return "cpu"
+        return "gpu"
+    if requested in ("gpu", "cuda") and not has_cuda:
+        raise ConfigError(f"accelerator={requested!r} but no CUDA device is available; use --accelerator cpu")
+    return "gpu" if requested == "cuda" else requested
+
+
+def monitor_metric(execution: PyTorchExecutionConfig, has_val: bool) -> str:
+    """``val_loss`` maps to ``poisson_val_loss``, falling back to the training loss without validation data."""
+    name = execution.checkpoint_monitor_metric
+    if name in ("val_loss", "poisson_val_loss"):
+        return "poisson_val_loss" if has_val else "poisson_train_loss"
+    if name in ("train_loss", "loss"):
+        return "poisson_train_loss"
+    return name
+
+
+def make_logger(execution: PyTorchExecutionConfig, output_dir: Path):
+    backend = execution.logger_backend
+    if backend == "none":
+        return False
+    if backend == "csv":
+        from lightning.pytorch.loggers import CSVLogger
+
+        return CSVLogger(save_dir=str(output_dir), name="logs")
+    if backend == "tensorboard":
+        try:
+            from lightning.pytorch.loggers import TensorBoardLogger
+
+            return TensorBoardLogger(save_dir=str(output_dir), name="logs")
+        except (ImportError, ModuleNotFoundError) as exc:
+            raise ConfigError(f"logger 'tensorboard' needs the tensorboard package ({exc}); "
+                              "pip install tensorboard, or use --logger csv") from exc
+    try:
+        import mlflow  # noqa: F401
+        from lightning.pytorch.loggers import MLFlowLogger
+    except ImportError as exc:
+        raise ConfigError("logger 'mlflow' needs the mlflow package, which ptychopinn never requires; "
+                          "pip install mlflow, or use --logger csv / none") from exc
+    return MLFlowLogger(experiment_name="ptychopinn", tracking_uri=f"file:{output_dir / 'mlruns'}")
+
+
+def build_trainer(execution: PyTorchExecutionConfig, output_dir: Path, epochs: int, has_val: bool,
+                  extra_callbacks=()) -> tuple[L.Trainer, History]:
+    history = History(epochs)
+    monitor = monitor_metric(execution, has_val)
+    callbacks = [history, *extra_callbacks]
+    if execution.enable_checkpointing:
+        callbacks.append(ModelCheckpoint(dirpath=str(output_dir / "checkpoints"), monitor=monitor,
+                                         mode=execution.checkpoint_mode, save_top_k=execution.checkpoint_save_top_k,
+                                         save_last=True, filename="epoch{epoch:03d}", auto_insert_metric_name=False))
+    if execution.early_stop_patience:
+        callbacks.append(EarlyStopping(monitor=monitor, mode=execution.checkpoint_mode,
+                                       patience=execution.early_stop_patience))
+    strategy = execution.strategy
+    if execution.n_devices > 1 and strategy in ("ddp", "ddp_spawn") and resolve_accelerator(execution.accelerator) == "cpu":
+        from lightning.pytorch.strategies import DDPStrategy
+
+        strategy = DDPStrategy(process_group_backend="gloo", start_method="spawn" if strategy == "ddp_spawn" else "popen")
+    trainer = L.Trainer(
+        accelerator=resolve_accelerator(execution.accelerator), devices=execution.n_devices, strategy=strategy,
+        max_epochs=epochs, deterministic=execution.deterministic, gradient_clip_val=execution.gradient_clip_val,
+        accumulate_grad_batches=execution.accum_steps, enable_checkpointing=execution.enable_checkpointing,
+        enable_progress_bar=execution.enable_progress_bar, logger=make_logger(execution, output_dir),
+        callbacks=callbacks, default_root_dir=str(output_dir), enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=1)
+    return trainer, history

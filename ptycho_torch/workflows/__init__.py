@@ -1,0 +1,1 @@
+"""PyTorch-engine workflows (see :mod:`ptycho_torch.workflows.components`)."""
