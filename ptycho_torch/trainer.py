@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -34,6 +35,21 @@ class History(Callback):
             shown["val_loss"] = self.history["val_loss"][-1]
         if trainer.is_global_zero:
             self.reporter.epoch_done(trainer.current_epoch, shown)
+
+
+class LastCheckpoint(Callback):
+    """Writes ``last.ckpt`` at the end of every epoch, atomically (Lightning's ``save_last`` only refreshes it
+    when a top-k checkpoint is saved, so it can lag behind the trained weights)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def on_train_epoch_end(self, trainer, module):
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        trainer.save_checkpoint(tmp)  # collective under DDP; rank 0 writes
+        if trainer.is_global_zero:
+            os.replace(tmp, self.path)
+        trainer.strategy.barrier("last_checkpoint")
 
 
 def resolve_accelerator(requested: str) -> str:
@@ -92,7 +108,8 @@ def build_trainer(execution: PyTorchExecutionConfig, output_dir: Path, epochs: i
     if execution.enable_checkpointing:
         callbacks.append(ModelCheckpoint(dirpath=str(output_dir / "checkpoints"), monitor=monitor,
                                          mode=execution.checkpoint_mode, save_top_k=execution.checkpoint_save_top_k,
-                                         save_last=True, filename="epoch{epoch:03d}", auto_insert_metric_name=False))
+                                         filename="epoch{epoch:03d}", auto_insert_metric_name=False))
+        callbacks.append(LastCheckpoint(output_dir / "checkpoints" / "last.ckpt"))
     if execution.early_stop_patience:
         callbacks.append(EarlyStopping(monitor=monitor, mode=execution.checkpoint_mode,
                                        patience=execution.early_stop_patience))

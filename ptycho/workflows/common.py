@@ -33,12 +33,13 @@ def create_ptycho_data_container(data, config) -> PtychoDataContainer:
         raise TypeError(f"expected RawData or PtychoDataContainer, got {type(data).__name__}")
     if data.probeGuess is None:
         raise DataContractError(f"{data.dataset.source}: no 'probeGuess'; the PINN needs a probe guess in the NPZ")
+    seed = 0 if config.subsample_seed is None else config.subsample_seed  # reproducible unless asked otherwise
     if config.n_subsample is not None and config.n_subsample < len(data):
-        rng = np.random.default_rng(config.subsample_seed)
+        rng = np.random.default_rng(seed)
         data = data.subset(np.sort(rng.choice(len(data), config.n_subsample, replace=False)))
     n_groups = config.n_groups if config.n_groups is not None else len(data)
     grouped = data.generate_grouped_data(
-        config.model.N, K=config.neighbor_count, nsamples=n_groups, seed=config.subsample_seed,
+        config.model.N, K=config.neighbor_count, nsamples=n_groups, seed=seed,
         sequential_sampling=getattr(config, "sequential_sampling", False), gridsize=config.model.gridsize)
     return loader.load(lambda: grouped, data.probeGuess)
 

@@ -1,0 +1,97 @@
+"""Validators of the artifacts a run leaves: Lightning checkpoints, model archives, PNG pictures.
+
+Each ``check_*`` returns ``None`` when the artifact is valid, else one sentence saying what is wrong;
+each ``assert_*`` raises ``AssertionError`` with that sentence. ``ptycho inspect`` and the pytest plugin
+use the same checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REQUIRED_HPARAMS = ("model_config", "data_config", "training_config", "inference_config")
+
+
+def check_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> str | None:
+    """Loads with ``torch.load(weights_only=True)``; non-empty ``hyper_parameters`` with the required keys;
+    a non-empty ``state_dict``; a Lightning version."""
+    import torch
+
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to load is the finding
+        return f"{path}: does not load with torch.load(weights_only=True): {type(exc).__name__}: {exc}"
+    if not isinstance(ckpt, dict):
+        return f"{path}: holds a {type(ckpt).__name__}, not a Lightning checkpoint dict"
+    hparams = ckpt.get("hyper_parameters")
+    if not isinstance(hparams, dict) or not hparams:
+        return f"{path}: 'hyper_parameters' is missing or empty; call save_hyperparameters() in the LightningModule"
+    missing = [k for k in required_hparams if k not in hparams]
+    if missing:
+        return f"{path}: 'hyper_parameters' lacks {missing} (has {sorted(hparams)})"
+    empty = [k for k in required_hparams if not isinstance(hparams[k], dict) or not hparams[k]]
+    if empty:
+        return f"{path}: hyper-parameter dicts {empty} are empty or not dicts"
+    if not isinstance(ckpt.get("state_dict"), dict) or not ckpt["state_dict"]:
+        return f"{path}: 'state_dict' is missing or empty"
+    if not ckpt.get("pytorch-lightning_version"):
+        return f"{path}: no 'pytorch-lightning_version'; not written by Lightning"
+    return None
+
+
+def check_model_archive(path, backend: str | None = None) -> str | None:
+    """Manifest, known format, checksums, safe member names and (optionally) the expected backend."""
+    from ptycho.archive import read_archive
+    from ptycho.errors import ArchiveError
+
+    try:
+        archive = read_archive(path)
+    except (ArchiveError, FileNotFoundError) as exc:
+        return str(exc)
+    if backend is not None and archive.backend != backend:
+        return f"{path}: written by backend {archive.backend!r}, expected {backend!r}"
+    try:
+        weights = archive.neutral_weights()
+    except ArchiveError as exc:
+        return str(exc)
+    if not weights:
+        return f"{path}: the neutral weights are empty"
+    return None
+
+
+def check_png_artifact(path, min_bytes: int = 1024) -> str | None:
+    """Exists, at least ``min_bytes``, decodes as an image, and is not one constant colour."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        return f"{path}: missing"
+    size = path.stat().st_size
+    if size < min_bytes:
+        return f"{path}: only {size} bytes (< {min_bytes}); probably an empty figure"
+    try:
+        image = mpimg.imread(path)
+    except Exception as exc:  # noqa: BLE001
+        return f"{path}: does not decode as PNG: {exc}"
+    if float(np.ptp(image)) == 0.0:
+        return f"{path}: the image is one constant colour"
+    return None
+
+
+def _assert(message: str | None) -> None:
+    if message is not None:
+        raise AssertionError(message)
+
+
+def assert_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> None:
+    _assert(check_lightning_checkpoint(path, required_hparams))
+
+
+def assert_model_archive(path, backend: str | None = None) -> None:
+    _assert(check_model_archive(path, backend))
+
+
+def assert_png_artifact(path, min_bytes: int = 1024) -> None:
+    _assert(check_png_artifact(path, min_bytes))
