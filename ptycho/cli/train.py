@@ -52,6 +52,8 @@ def run(args) -> int:
     results = train_cdi_model_with_backend(train_raw, test_raw, config, torch_execution_config=execution,
                                            resume=bool(getattr(args, "resume", False)))
     archive = save_model_with_backend(results, out)
+    if archive is None:  # a non-zero rank of a distributed run: rank 0 writes the outputs
+        return 0
     write_history(results["history"], out)
     final = results["history"]["train_loss"][-1]
     print(f"trained ({args.backend}) {len(results['history']['train_loss'])} epochs, final loss {final:.6g}; "

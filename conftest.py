@@ -1,0 +1,3 @@
+"""Root conftest: load the ptychopinn regression-harness plugin (tiers, guardrails, validators)."""
+
+pytest_plugins = ["ptycho.testing.plugin"]

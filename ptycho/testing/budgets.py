@@ -1,0 +1,78 @@
+"""Runtime budgets and their verdicts (pure functions, no pytest).
+
+The recorded integration profile: baseline 36 s (±5 s band), warning above 60 s, ceiling 90 s, incomplete
+below 20 s. A recorded baseline ``b`` keeps those ratios: warn ``b·60/36``, ceiling ``b·90/36``, floor
+``b·20/36``, never above the absolute 60/90 s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+PROFILE_BASELINE = 36.0
+PROFILE_WARN = 60.0
+PROFILE_CEILING = 90.0
+PROFILE_FLOOR = 20.0
+BAND_RELATIVE = 5.0 / 36.0  # ±5 s of 36 s, about ±14%
+
+OK, DRIFT, WARN, INCOMPLETE, CEILING, UNRECORDED = "ok", "drift", "warn", "incomplete", "ceiling", "unrecorded"
+BREACHES = (CEILING, WARN, INCOMPLETE)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Seconds for one test, already scaled by the calibration factor. ``source``: marker|baseline|default."""
+
+    baseline: float
+    warn: float
+    ceiling: float
+    floor: float
+    source: str
+    factor: float = 1.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def from_baseline(seconds: float, factor: float = 1.0) -> Budget:
+    b = seconds * factor
+    return Budget(b, min(b * PROFILE_WARN / PROFILE_BASELINE, PROFILE_WARN),
+                  min(b * PROFILE_CEILING / PROFILE_BASELINE, PROFILE_CEILING), b * PROFILE_FLOOR / PROFILE_BASELINE,
+                  "baseline", factor)
+
+
+def from_marker(kwargs: dict, factor: float = 1.0) -> Budget:
+    """``runtime_budget(baseline=…, warn=…, ceiling=…, floor=…)``; missing values follow the profile ratios."""
+    unknown = set(kwargs) - {"baseline", "warn", "ceiling", "floor"}
+    if unknown:
+        raise ValueError(f"runtime_budget got unknown arguments {sorted(unknown)}; use baseline, warn, ceiling, floor")
+    if "baseline" not in kwargs and "ceiling" not in kwargs:
+        raise ValueError("runtime_budget needs at least baseline= or ceiling=")
+    baseline = float(kwargs.get("baseline", float(kwargs.get("ceiling", 0)) * PROFILE_BASELINE / PROFILE_CEILING))
+    derived = from_baseline(baseline)
+    values = {k: float(kwargs.get(k, getattr(derived, k))) for k in ("warn", "ceiling", "floor")}
+    if not values["floor"] <= baseline <= values["warn"] <= values["ceiling"]:
+        raise ValueError(f"runtime_budget must satisfy floor <= baseline <= warn <= ceiling, got floor={values['floor']}, "
+                         f"baseline={baseline}, warn={values['warn']}, ceiling={values['ceiling']}")
+    return Budget(baseline * factor, values["warn"] * factor, values["ceiling"] * factor, values["floor"] * factor,
+                  "marker", factor)
+
+
+def default_budget(baseline=PROFILE_BASELINE, warn=PROFILE_WARN, ceiling=PROFILE_CEILING,
+                   floor=PROFILE_FLOOR) -> Budget:
+    return Budget(baseline, warn, ceiling, floor, "default")
+
+
+def verdict(duration: float, budget: Budget) -> str:
+    """ceiling > warn > incomplete > drift > ok. Tests without their own baseline are only held to warn/ceiling."""
+    if duration >= budget.ceiling:
+        return CEILING
+    if duration > budget.warn:
+        return WARN
+    if budget.source == "default":
+        return UNRECORDED
+    if duration < budget.floor:
+        return INCOMPLETE
+    if abs(duration - budget.baseline) > BAND_RELATIVE * budget.baseline:
+        return DRIFT
+    return OK

@@ -1,0 +1,43 @@
+"""A fixed CPU micro-benchmark that scores the machine (well under a second).
+
+Score = work units per second of a fixed NumPy + pure-Python workload; budgets of recorded baselines
+scale by ``recorded score / today's score`` (clamped), so a slower machine gets proportionally more time.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+FACTOR_LIMITS = (0.5, 4.0)
+
+
+def _workload() -> float:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((160, 160))
+    acc = 0.0
+    for _ in range(6):
+        a = np.tanh(a @ a.T / 160.0)
+        acc += float(np.fft.fft2(a).real[0, 0])
+    total = 0
+    for i in range(60_000):  # interpreter speed matters for test overhead too
+        total += i % 7
+    return acc + total
+
+
+def machine_score(repeats: int = 3) -> float:
+    """Best-of-``repeats`` runs of the workload per second."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _workload()
+        best = min(best, time.perf_counter() - start)
+    return 1.0 / best
+
+
+def scale_factor(recorded_score: float | None, today_score: float | None) -> float:
+    if not recorded_score or not today_score:
+        return 1.0
+    low, high = FACTOR_LIMITS
+    return min(max(recorded_score / today_score, low), high)
