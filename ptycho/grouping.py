@@ -14,12 +14,21 @@ from scipy.spatial import cKDTree
 from ptycho.errors import ConfigError
 
 
-def choose_seeds(n_points: int, nsamples: int, seed: int | None, sequential: bool) -> np.ndarray:
-    """Indices of the scan points that start a group: the first ``nsamples``, or a seeded random choice."""
-    count = min(nsamples, n_points)
+def choose_seeds(n_points: int, nsamples: int, seed: int | None, sequential: bool,
+                 allow_repeats: bool = False) -> np.ndarray:
+    """Indices of the scan points that start a group: the first ``nsamples``, or a seeded random choice.
+
+    With ``allow_repeats`` (groups of several patterns) more groups than points may be drawn: a point then
+    starts several groups, each with its own random neighbours.
+    """
+    count = nsamples if allow_repeats else min(nsamples, n_points)
     if sequential:
-        return np.arange(count)
-    return np.sort(np.random.default_rng(seed).choice(n_points, size=count, replace=False))
+        return np.arange(count) % n_points
+    rng = np.random.default_rng(seed)
+    if count <= n_points:
+        return np.sort(rng.choice(n_points, size=count, replace=False))
+    extra = rng.choice(n_points, size=count - n_points, replace=True)
+    return np.sort(np.concatenate([np.arange(n_points), extra]))
 
 
 def _grid_order(points: np.ndarray, gridsize: int) -> np.ndarray:

@@ -75,7 +75,7 @@ class RawData:
             raise DataContractError(f"{self.dataset.source}: diffraction patterns are {self.N}×{self.N} but "
                                     f"N={N} was requested; set ModelConfig.N={self.N}")
         xy = np.stack([self.xcoords, self.ycoords], axis=1)
-        seeds = choose_seeds(len(self), nsamples, seed, sequential_sampling)
+        seeds = choose_seeds(len(self), nsamples, seed, sequential_sampling, allow_repeats=gridsize > 1)
         groups = group_neighbors(xy, seeds, gridsize, K, seed, sequential_sampling)
         diffraction = np.moveaxis(self.diff3d[groups], 1, -1)  # (n, N, N, C)
         out = {"diffraction": diffraction,

@@ -11,6 +11,7 @@ import fnmatch
 import importlib.util
 import json
 import os
+import re
 import statistics
 import subprocess
 import time
@@ -96,28 +97,30 @@ def _number(value, where):
     return number
 
 
-def _layer(config, name: str, env: str, option: str):
+def _layer(config, name: str, env: str, option: str, flag: str):
     """(value, where) from ini, then environment, then command line."""
     value, where = config.getini(name), f"ini {name}"
     if os.environ.get(env):
         value, where = os.environ[env], f"environment {env}"
     cli = config.getoption(option)
     if cli not in (None, False):
-        value, where = cli, f"option --{option.replace('_', '-')}"
+        value, where = cli, f"option {flag}"
     return value, where
 
 
 def resolve_settings(config) -> Settings:
-    tier, where = _layer(config, "ptycho_tier", "PTYCHO_TIER", "ptycho_tier")
+    tier, where = _layer(config, "ptycho_tier", "PTYCHO_TIER", "ptycho_tier", "--tier")
     tier = _choice(tier or None, TIERS, where)
     only = _choice(config.getoption("ptycho_only_tier"), TIERS, "option --only-tier")
     if tier and only:
         raise pytest.UsageError("--tier and --only-tier exclude each other; choose one")
-    required, where = _layer(config, "ptycho_require_backends", "PTYCHO_REQUIRE_BACKENDS", "ptycho_require_backends")
+    required, where = _layer(config, "ptycho_require_backends", "PTYCHO_REQUIRE_BACKENDS", "ptycho_require_backends",
+                              "--require-backends")
     required = tuple(b.strip() for b in (required or "").split(",") if b.strip())
     for backend in required:
         _choice(backend, tuple(BACKENDS), where)
-    path, _ = _layer(config, "ptycho_runtime_baselines", "PTYCHO_RUNTIME_BASELINES", "ptycho_runtime_baselines")
+    path, _ = _layer(config, "ptycho_runtime_baselines", "PTYCHO_RUNTIME_BASELINES", "ptycho_runtime_baselines",
+                     "--runtime-baselines")
     defaults = budgets.default_budget(*(_number(config.getini(f"ptycho_runtime_default_{k}"), f"ini ptycho_runtime_default_{k}")
                                         for k in ("baseline", "warn", "ceiling", "floor")))
     changed = config.getoption("ptycho_changed_paths")
@@ -160,6 +163,8 @@ def pytest_addoption(parser):
     parser.addini("ptycho_tier", "default tier (empty: every tier)", default="")
     parser.addini("ptycho_require_backends", "backends that must be present (tf,torch)", default="")
     parser.addini("ptycho_runtime_baselines", "runtime baselines file", default="tests/runtime_baselines.json")
+    parser.addini("ptycho_backend_modules", "marker:module pairs that provide each backend",
+                  default="tf:tensorflow,torch:torch")
     for key, value in (("baseline", budgets.PROFILE_BASELINE), ("warn", budgets.PROFILE_WARN),
                        ("ceiling", budgets.PROFILE_CEILING), ("floor", budgets.PROFILE_FLOOR)):
         parser.addini(f"ptycho_runtime_default_{key}", f"default {key} seconds", default=str(value))
@@ -170,15 +175,32 @@ def _is_worker(config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def backend_modules(config) -> dict[str, str]:
+    pairs = dict(BACKENDS)
+    for entry in config.getini("ptycho_backend_modules").split(","):
+        if ":" in entry:
+            marker, module = entry.split(":", 1)
+            pairs[marker.strip()] = module.strip()
+    return pairs
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     settings = resolve_settings(config)
-    missing = [b for b in settings.require_backends if importlib.util.find_spec(BACKENDS[b]) is None]
+    modules = backend_modules(config)
+    missing = [b for b in settings.require_backends if not _importable(modules[b])]
     if missing:
         raise pytest.UsageError(f"--require-backends {','.join(settings.require_backends)}: "
-                                f"{', '.join(BACKENDS[b] for b in missing)} cannot be imported; install "
-                                f"{' and '.join(BACKENDS[b] for b in missing)} (./run.sh test sets up everything)")
+                                f"{', '.join(modules[b] for b in missing)} cannot be imported; install "
+                                f"{' and '.join(modules[b] for b in missing)} (./run.sh test sets up everything)")
     try:
         recorded = baselines_io.load(settings.baselines_path)
     except baselines_io.BaselinesError as exc:
@@ -242,6 +264,14 @@ def _selected(tier: str, settings: Settings) -> bool:
     return True
 
 
+def baseline_id(item) -> str:
+    """The node id a baseline is recorded under: pytest-repeat's ``-i-n`` suffix removed."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "__pytest_repeat_step_number" not in callspec.params:
+        return item.nodeid
+    return re.sub(r"(\[|-)\d+-\d+\]$", lambda m: "]" if m.group(1) == "-" else "", item.nodeid)
+
+
 def budget_for(item, state: SessionState) -> budgets.Budget:
     marker = item.get_closest_marker("runtime_budget")
     if marker is not None:
@@ -249,7 +279,7 @@ def budget_for(item, state: SessionState) -> budgets.Budget:
             return budgets.from_marker(marker.kwargs, state.factor)
         except ValueError as exc:
             raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
-    recorded = state.baselines.get(item.nodeid) if state.baselines else None
+    recorded = state.baselines.get(baseline_id(item)) if state.baselines else None
     if recorded is not None:
         return budgets.from_baseline(recorded, state.factor)
     return state.settings.defaults
@@ -260,6 +290,7 @@ def pytest_collection_modifyitems(session, config, items):
     state = config.stash[state_key]
     settings = state.settings
     changed = _changed_paths(settings, config.rootpath)
+    modules = backend_modules(config)
     keep, drop = [], []
     for item in items:
         folder = Path(str(item.path)).parent.name
@@ -276,8 +307,8 @@ def pytest_collection_modifyitems(session, config, items):
         (keep if selected else drop).append(item)
         if not selected:
             continue
-        for marker, module in BACKENDS.items():
-            if item.get_closest_marker(marker) and importlib.util.find_spec(module) is None:
+        for marker, module in modules.items():
+            if item.get_closest_marker(marker) and not _importable(module):
                 item.add_marker(pytest.mark.skip(reason=f"{module} is not installed (marker '{marker}'); "
                                                         f"install it or run ./run.sh test"))
         budget = budget_for(item, state)
@@ -355,7 +386,7 @@ def pytest_runtest_makereport(item, call):
         return
     total = sum(phases.values())
     status = budgets.verdict(total, budget)
-    record = {"nodeid": item.nodeid, "tier": tier_of(item), "duration": round(total, 4),
+    record = {"nodeid": item.nodeid, "baseline_id": baseline_id(item), "tier": tier_of(item), "duration": round(total, 4),
               "phases": {k: round(v, 4) for k, v in phases.items()}, "status": status, "budget": budget.as_dict()}
     report.user_properties.append((USER_PROPERTY, json.dumps(record)))
     if status == budgets.INCOMPLETE and state.settings.strict and report.passed:
@@ -376,7 +407,7 @@ class _Recorder:
         for name, value in report.user_properties:
             if name == USER_PROPERTY:
                 record = json.loads(value)
-                self.state.durations.setdefault(record["nodeid"], []).append(record["duration"])
+                self.state.durations.setdefault(record["baseline_id"], []).append(record["duration"])
                 self.state.records[record["nodeid"]] = record
 
 

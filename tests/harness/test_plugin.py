@@ -1,0 +1,225 @@
+"""The harness plugin tested the way pytest plugins are: pytester runs real pytest subprocesses."""
+
+import json
+
+import pytest
+
+from ptycho.testing import budgets
+from ptycho.testing.plugin import CEILING_MESSAGE, INCOMPLETE_MESSAGE
+
+CONFTEST = 'pytest_plugins = ["ptycho.testing.plugin"]\n'
+
+
+@pytest.fixture
+def project(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider --no-runtime-calibration\n")
+    return pytester
+
+
+def report(pytester, *args, name="report.json"):
+    path = pytester.path / name
+    result = pytester.runpytest_subprocess(f"--runtime-report={path}", *args)
+    return result, json.loads(path.read_text()) if path.exists() else None
+
+
+def statuses(data):
+    return {r["nodeid"].split("::")[-1]: r["status"] for r in data["tests"]}
+
+
+def test_each_status(project):
+    project.makepyfile(test_s="""
+        import time, pytest
+        B = pytest.mark.runtime_budget(baseline=0.4)   # floor 0.22, warn 0.67, ceiling 1.0
+        @B
+        def test_ok(): time.sleep(0.4)
+        @B
+        def test_drift(): time.sleep(0.5)
+        @B
+        def test_warn(): time.sleep(0.75)
+        @B
+        def test_incomplete(): pass
+        @B
+        def test_ceiling(): time.sleep(5)
+    """)
+    result, data = report(project)
+    assert statuses(data) == {"test_ok": "ok", "test_drift": "drift", "test_warn": "warn",
+                              "test_incomplete": "incomplete", "test_ceiling": "ceiling"}
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines([f"*{CEILING_MESSAGE} at 1.0 s*", "*investigate*test_warn*", "*environment at breach*"])
+
+
+def test_strict_runtime_fails_incomplete(project):
+    project.makepyfile(test_s="""
+        import pytest
+        @pytest.mark.runtime_budget(baseline=2)
+        def test_fast(): pass
+    """)
+    result = project.runpytest_subprocess("--strict-runtime")
+    result.stdout.fnmatch_lines([f"*{INCOMPLETE_MESSAGE}*"])
+    assert result.ret == 1
+
+
+def test_precedence_marker_then_baseline_then_default(project):
+    project.makepyfile(test_p="""
+        import pytest
+        @pytest.mark.runtime_budget(baseline=3)
+        def test_marker(): pass
+        def test_baseline(): pass
+        def test_default(): pass
+    """)
+    (project.path / "tests").mkdir()
+    (project.path / "tests" / "runtime_baselines.json").write_text(json.dumps({
+        "format_version": 1, "machine": {}, "calibration_score": None,
+        "tests": {"test_p.py::test_marker": 7.2, "test_p.py::test_baseline": 7.2}}))
+    _, data = report(project)
+    by = {r["nodeid"].split("::")[-1]: r["budget"] for r in data["tests"]}
+    assert by["test_marker"]["source"] == "marker" and by["test_marker"]["baseline"] == 3
+    assert by["test_baseline"]["source"] == "baseline" and by["test_baseline"]["ceiling"] == pytest.approx(18)
+    assert by["test_default"] == {"baseline": 36.0, "warn": 60.0, "ceiling": 90.0, "floor": 20.0, "source": "default",
+                                  "factor": 1.0}
+
+
+def test_recorded_baseline_ratios_are_capped():
+    b = budgets.from_baseline(50)
+    assert (b.warn, b.ceiling, b.floor) == (60, 90, pytest.approx(50 * 20 / 36))
+    small = budgets.from_baseline(3.6)
+    assert (small.warn, small.ceiling, small.floor) == (pytest.approx(6), pytest.approx(9), pytest.approx(2))
+
+
+def test_recording_writes_medians_atomically_and_only_when_asked(project):
+    project.makepyfile(test_r="""
+        import time
+        def test_a(): time.sleep(0.05)
+    """)
+    baselines = project.path / "tests" / "runtime_baselines.json"
+    project.runpytest_subprocess()
+    assert not baselines.exists()
+    result = project.runpytest_subprocess("--record-runtime-baselines", "--count", "3", "-p", "repeat")
+    result.stdout.fnmatch_lines(["*recorded 1 runtime baselines*"])
+    data = json.loads(baselines.read_text())
+    assert data["format_version"] == 1 and set(data["tests"]) == {"test_r.py::test_a"}
+    assert 0.04 < data["tests"]["test_r.py::test_a"] < 1.0 and data["machine"]["cpu_count"]
+    assert [p.name for p in baselines.parent.iterdir()] == ["runtime_baselines.json"]
+
+
+def test_corrupt_baselines_file_is_a_hard_error(project):
+    project.makepyfile(test_c="def test_a(): pass")
+    (project.path / "tests").mkdir()
+    (project.path / "tests" / "runtime_baselines.json").write_text("{not json")
+    result = project.runpytest_subprocess()
+    result.stderr.fnmatch_lines(["*runtime baselines file*is corrupt*re-record*"])
+    assert result.ret != 0
+
+
+def test_calibration_scales_recorded_budgets(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(test_k="def test_a(): pass")
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "runtime_baselines.json").write_text(json.dumps({
+        "format_version": 1, "machine": {}, "calibration_score": 1e9, "tests": {"test_k.py::test_a": 1.0}}))
+    result, data = report(pytester)
+    result.stdout.fnmatch_lines(["*budget factor 4.00*"])  # a recorded machine far faster: clamped
+    assert data["tests"][0]["budget"]["baseline"] == pytest.approx(4.0)
+    result, data = report(pytester, "--no-runtime-calibration", name="r2.json")
+    assert data["tests"][0]["budget"]["baseline"] == pytest.approx(1.0)
+
+
+def test_xdist_two_workers_every_record_once(project):
+    project.makepyfile(test_x="""
+        import pytest
+        @pytest.mark.parametrize("i", range(200))
+        def test_many(i): pass
+    """)
+    result, data = report(project, "-n", "2")
+    result.assert_outcomes(passed=200)
+    ids = [r["nodeid"] for r in data["tests"]]
+    assert len(ids) == 200 and len(set(ids)) == 200
+
+
+def test_bad_checkpoint_left_in_tmp_path_fails_the_test(project):
+    project.makepyfile(test_ck="""
+        def test_leaves_bad(tmp_path):
+            (tmp_path / "model.ckpt").write_bytes(b"not a checkpoint")
+        def test_clean(tmp_path):
+            (tmp_path / "notes.txt").write_text("fine")
+    """)
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*checkpoint validation failed:", "*model.ckpt: does not load with torch.load(weights_only=True)*"])
+    assert project.runpytest_subprocess("--no-checkpoint-validation").ret == 0
+
+
+def test_hung_test_is_stopped_and_report_still_written(project):
+    project.makepyfile(test_h="""
+        import time, pytest
+        @pytest.mark.runtime_budget(ceiling=1.0)
+        def test_hangs(): time.sleep(60)
+        def test_after(): pass
+    """)
+    result, data = report(project)
+    result.assert_outcomes(passed=1, failed=1)
+    assert statuses(data)["test_hangs"] == "ceiling"
+
+
+def test_tiers_selection_and_promotion(project):
+    project.makepyfile(test_t="""
+        import pytest
+        def test_pr(): pass
+        @pytest.mark.nightly
+        @pytest.mark.promote_on("ptycho_torch/**")
+        def test_night(): pass
+        @pytest.mark.weekly
+        def test_week(): pass
+    """)
+    def ran(*args):
+        result = project.runpytest_subprocess("-v", *args)
+        return {name for name in ("test_pr", "test_night", "test_week") if f"::{name} PASSED" in result.stdout.str()}, result
+    assert ran()[0] == {"test_pr", "test_night", "test_week"}
+    assert ran("--tier", "per_pr")[0] == {"test_pr"}
+    assert ran("--tier", "nightly")[0] == {"test_pr", "test_night"}
+    assert ran("--only-tier", "weekly")[0] == {"test_week"}
+    selected, result = ran("--tier", "per_pr", "--changed-paths", "ptycho_torch/model.py", "README.md")
+    assert selected == {"test_pr", "test_night"}
+    result.stdout.fnmatch_lines(["*collected per_pr=1, nightly=1, weekly=1*",
+                                 "*promoted test_t.py::test_night to this run because ptycho_torch/model.py matches "
+                                 "ptycho_torch/[*][*]"])
+    assert ran("--tier", "per_pr", "--changed-paths", "docs/x.md")[0] == {"test_pr"}
+
+
+def test_missing_required_backend_is_an_error_not_a_skip(project):
+    project.makeini("[pytest]\naddopts = -p no:cacheprovider --no-runtime-calibration\n"
+                    "ptycho_backend_modules = torch:no_such_torch_module\n")
+    project.makepyfile(test_b="""
+        import pytest
+        @pytest.mark.torch
+        def test_needs_torch(): pass
+    """)
+    skipped = project.runpytest_subprocess("-rs")
+    skipped.assert_outcomes(skipped=1)
+    skipped.stdout.fnmatch_lines(["*no_such_torch_module is not installed*"])
+    required = project.runpytest_subprocess("--require-backends", "tf,torch")
+    assert required.ret != 0
+    required.stderr.fnmatch_lines(["*--require-backends tf,torch: no_such_torch_module cannot be imported*"])
+
+
+def test_help_and_markers_are_documented(project):
+    help_text = project.runpytest_subprocess("--help").stdout.str()
+    for option in ("--tier=TIER", "--only-tier=TIER", "--changed-since=REF", "--require-backends=tf,torch",
+                   "--record-runtime-baselines", "--no-runtime-calibration", "--strict-runtime",
+                   "--runtime-report=PATH", "--runtime-history=PATH", "--no-checkpoint-validation"):
+        assert option in help_text
+    markers = project.runpytest_subprocess("--markers").stdout.str()
+    for marker in ("@pytest.mark.per_pr", "@pytest.mark.nightly", "@pytest.mark.weekly", "@pytest.mark.tf",
+                   "@pytest.mark.torch", "@pytest.mark.gpu", "@pytest.mark.runtime_budget(baseline=None"):
+        assert marker in markers
+
+
+def test_bad_tier_names_the_source(project, monkeypatch):
+    project.makepyfile(test_z="def test_a(): pass")
+    result = project.runpytest_subprocess("--tier", "hourly")
+    result.stderr.fnmatch_lines(["*option --tier: 'hourly' is not one of per_pr, nightly, weekly*"])
+    monkeypatch.setenv("PTYCHO_TIER", "daily")
+    result = project.runpytest_subprocess()
+    result.stderr.fnmatch_lines(["*environment PTYCHO_TIER: 'daily' is not one of*"])
