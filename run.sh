@@ -36,7 +36,8 @@ case "$cmd" in
         ;;
     test)
         setup
-        exec "$VENV/bin/python" -m pytest "$@"
+        # every tier, and a missing engine is an error instead of a skip
+        exec "$VENV/bin/python" -m pytest --require-backends tf,torch --runtime-report .pytest-runtime.json "$@"
         ;;
     *)
         echo "usage: ./run.sh demo|test [ARGS...]" >&2
