@@ -45,23 +45,46 @@ def weekly(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """ruff over the package and tests."""
-    session.run(sys.executable, "-m", "ruff", "check", "ptycho", "ptycho_torch", "tests", "benchmarks", "noxfile.py",
-                external=True)
+    session.run(
+        sys.executable,
+        "-m",
+        "ruff",
+        "check",
+        "ptycho",
+        "ptycho_torch",
+        "tests",
+        "benchmarks",
+        "noxfile.py",
+        external=True,
+    )
 
 
 @nox.session(python="3.11")
 def tf_only(session: nox.Session) -> None:
     """An environment without torch: the TensorFlow path works and choosing pytorch gives POLICY-001."""
     session.install("-e", ".[tf,test]")
-    session.run("python", "-m", "pytest", "--require-backends", "tf", "tests/backend_selection", "tests/unit",
-                "tests/tensorflow_engine", *session.posargs, env=CPU_ONLY)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "--require-backends",
+        "tf",
+        "tests/backend_selection",
+        "tests/unit",
+        "tests/tensorflow_engine",
+        *session.posargs,
+        env=CPU_ONLY,
+    )
 
 
 @nox.session(venv_backend="none", default=False, tags=["gpu"])
 def gpu(session: nox.Session) -> None:
     """GPU variants (marker gpu); skipped with a reason where CUDA is absent."""
     probe = "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)"
-    if session.run(sys.executable, "-c", probe, success_codes=[0, 1], silent=True, external=True, return_code=True) != 0:
+    if (
+        session.run(sys.executable, "-c", probe, success_codes=[0, 1], silent=True, external=True, return_code=True)
+        != 0
+    ):
         session.skip("no CUDA device on this machine; run the gpu session on a GPU host")
     session.run(*PYTEST, "-m", "gpu", *REQUIRED, *session.posargs, external=True)
 
@@ -69,8 +92,18 @@ def gpu(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def record_baselines(session: nox.Session) -> None:
     """Re-record tests/runtime_baselines.json on this machine (median of 3 runs of every tier)."""
-    session.run(*PYTEST, "--tier", "weekly", *REQUIRED, "--record-runtime-baselines", "--count", "3",
-                *session.posargs, env=CPU_ONLY, external=True)
+    session.run(
+        *PYTEST,
+        "--tier",
+        "weekly",
+        *REQUIRED,
+        "--record-runtime-baselines",
+        "--count",
+        "3",
+        *session.posargs,
+        env=CPU_ONLY,
+        external=True,
+    )
 
 
 @nox.session(venv_backend="none", default=False)

@@ -39,8 +39,15 @@ class Architecture:
 
     @classmethod
     def from_model_config(cls, model) -> Architecture:
-        return cls(model.N, model.gridsize, model.n_filters_scale, model.object_big, model.probe_big,
-                   model.pad_object, model.amp_activation)
+        return cls(
+            model.N,
+            model.gridsize,
+            model.n_filters_scale,
+            model.object_big,
+            model.probe_big,
+            model.pad_object,
+            model.amp_activation,
+        )
 
     @property
     def channels(self) -> int:
@@ -98,7 +105,7 @@ def ring_mask(N: int) -> np.ndarray:
     """1 outside the central ``N/2 × N/2`` square, 0 inside: where the ring branch may write."""
     mask = np.ones((N, N), np.float32)
     lo = N // 4
-    mask[lo:lo + N // 2, lo:lo + N // 2] = 0
+    mask[lo : lo + N // 2, lo : lo + N // 2] = 0
     return mask
 
 
@@ -121,10 +128,15 @@ def check_neutral_weights(weights: dict, arch: Architecture) -> None:
     expected = arch.weight_shapes(modes)
     missing = sorted(set(expected) - set(weights))
     extra = sorted(set(weights) - set(expected))
-    wrong = [f"{k}: {tuple(np.shape(weights[k]))} != {expected[k]}" for k in sorted(set(expected) & set(weights))
-             if tuple(np.shape(weights[k])) != expected[k]]
+    wrong = [
+        f"{k}: {tuple(np.shape(weights[k]))} != {expected[k]}"
+        for k in sorted(set(expected) & set(weights))
+        if tuple(np.shape(weights[k])) != expected[k]
+    ]
     if missing or extra or wrong:
-        raise ValueError("neutral weights do not match the architecture "
-                         f"(N={arch.N}, gridsize={arch.gridsize}, n_filters_scale={arch.n_filters_scale}, "
-                         f"object_big={arch.object_big}, probe_big={arch.probe_big}, pad_object={arch.pad_object}): "
-                         f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {wrong[:5]}")
+        raise ValueError(
+            "neutral weights do not match the architecture "
+            f"(N={arch.N}, gridsize={arch.gridsize}, n_filters_scale={arch.n_filters_scale}, "
+            f"object_big={arch.object_big}, probe_big={arch.probe_big}, pad_object={arch.pad_object}): "
+            f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {wrong[:5]}"
+        )

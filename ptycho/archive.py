@@ -63,16 +63,30 @@ def load_npz_bytes(data: bytes, name: str) -> dict[str, np.ndarray]:
         raise ArchiveError(f"archive member {name} is not a plain NPZ of arrays ({exc})") from None
 
 
-def write_archive(out_dir, backend: str, params: dict, neutral_weights: dict[str, np.ndarray],
-                  engine_files: dict[str, bytes], models=("autoencoder", "diffraction_to_obj")) -> Path:
+def write_archive(
+    out_dir,
+    backend: str,
+    params: dict,
+    neutral_weights: dict[str, np.ndarray],
+    engine_files: dict[str, bytes],
+    models=("autoencoder", "diffraction_to_obj"),
+) -> Path:
     """Write ``out_dir/wts.h5.zip`` atomically and return its path."""
-    members = {PARAMS: json.dumps(_json_safe(params), indent=2, sort_keys=True).encode(),
-               NEUTRAL_WEIGHTS: npz_bytes(neutral_weights), **engine_files}
-    manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "backend": backend,
-                "models": list(models), "package_version": __version__,
-                "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "engine_files": sorted(engine_files),
-                "sha256": {name: _sha256(data) for name, data in sorted(members.items())}}
+    members = {
+        PARAMS: json.dumps(_json_safe(params), indent=2, sort_keys=True).encode(),
+        NEUTRAL_WEIGHTS: npz_bytes(neutral_weights),
+        **engine_files,
+    }
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "backend": backend,
+        "models": list(models),
+        "package_version": __version__,
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "engine_files": sorted(engine_files),
+        "sha256": {name: _sha256(data) for name, data in sorted(members.items())},
+    }
     path = Path(out_dir) / ARCHIVE_NAME
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
@@ -114,8 +128,9 @@ def _read_members(location: Path) -> tuple[str, dict[str, bytes]]:
         elif (location / MANIFEST).is_file():
             return str(location), {p.name: p.read_bytes() for p in location.iterdir() if p.is_file()}
         else:
-            raise FileNotFoundError(f"no model archive in {location}: expected {ARCHIVE_NAME} or an extracted "
-                                    f"archive with {MANIFEST}")
+            raise FileNotFoundError(
+                f"no model archive in {location}: expected {ARCHIVE_NAME} or an extracted archive with {MANIFEST}"
+            )
     if not location.is_file():
         raise FileNotFoundError(f"model archive not found: {location}")
     source = str(location)
@@ -145,8 +160,10 @@ def read_archive(location) -> Archive:
     if version not in SUPPORTED_FORMAT_VERSIONS:
         newer = isinstance(version, int) and version > max(SUPPORTED_FORMAT_VERSIONS)
         hint = "upgrade ptychopinn to read it" if newer else "it is not a format this version knows"
-        raise ArchiveError(f"{source}: archive format version {version!r} is not supported "
-                           f"(supported: {SUPPORTED_FORMAT_VERSIONS}); {hint}")
+        raise ArchiveError(
+            f"{source}: archive format version {version!r} is not supported "
+            f"(supported: {SUPPORTED_FORMAT_VERSIONS}); {hint}"
+        )
     checksums = manifest.get("sha256", {})
     listed = set(checksums) | {MANIFEST}
     unlisted = sorted(set(members) - listed)
@@ -166,6 +183,8 @@ def read_archive(location) -> Archive:
 def require_backend(archive: Archive, selected: str) -> None:
     """An archive written by the other engine gets an error naming both backends."""
     if archive.backend != selected:
-        raise ArchiveError(f"{archive.source} was written by the {archive.backend!r} backend, but the "
-                           f"{selected!r} backend was selected to load it; select backend={archive.backend!r} "
-                           "(cross-backend loading converts through the neutral weights where supported)")
+        raise ArchiveError(
+            f"{archive.source} was written by the {archive.backend!r} backend, but the "
+            f"{selected!r} backend was selected to load it; select backend={archive.backend!r} "
+            "(cross-backend loading converts through the neutral weights where supported)"
+        )

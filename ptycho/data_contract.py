@@ -74,29 +74,39 @@ def apply_format_rule(source: str, diffraction: np.ndarray, n: int) -> np.ndarra
         raise _fail(source, f"diffraction must be 3-D (n, N, N), found shape {diffraction.shape}")
     if diffraction.shape[0] == n:
         if diffraction.shape[2] == n and diffraction.shape[0] != diffraction.shape[1]:
-            log.info("%s: diffraction shape %s matches n=%d on both axes; kept as canonical (n, H, W)",
-                     source, diffraction.shape, n)
+            log.info(
+                "%s: diffraction shape %s matches n=%d on both axes; kept as canonical (n, H, W)",
+                source,
+                diffraction.shape,
+                n,
+            )
         return diffraction
     if diffraction.shape[2] == n and diffraction.shape[0] == diffraction.shape[1]:
-        log.info("%s: diffraction in legacy (H, W, n) layout %s; transposed to (n, H, W) (FORMAT-001)",
-                 source, diffraction.shape)
+        log.info(
+            "%s: diffraction in legacy (H, W, n) layout %s; transposed to (n, H, W) (FORMAT-001)",
+            source,
+            diffraction.shape,
+        )
         return np.transpose(diffraction, (2, 0, 1))
-    raise _fail(source, f"diffraction shape {diffraction.shape} does not have n={n} patterns (len(xcoords)) "
-                        "on its first axis (canonical (n, N, N)) nor on its last (legacy (N, N, n))")
+    raise _fail(
+        source,
+        f"diffraction shape {diffraction.shape} does not have n={n} patterns (len(xcoords)) "
+        "on its first axis (canonical (n, N, N)) nor on its last (legacy (N, N, n))",
+    )
 
 
 def _diffraction(source: str, raw, n: int) -> np.ndarray:
     arr = np.asarray(raw)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise _fail(source, f"diffraction must be real amplitudes (float) or photon counts (integer), "
-                            f"found dtype {arr.dtype}")
+        raise _fail(
+            source, f"diffraction must be real amplitudes (float) or photon counts (integer), found dtype {arr.dtype}"
+        )
     arr = apply_format_rule(source, arr, n)
     _, H, W = arr.shape
     if H != W:
         raise _fail(source, f"diffraction patterns must be square, found {H}×{W}")
     if H not in SUPPORTED_N:
-        raise _fail(source, f"pattern size N={H} is not supported; use one of {SUPPORTED_N} "
-                            "(crop or bin the detector)")
+        raise _fail(source, f"pattern size N={H} is not supported; use one of {SUPPORTED_N} (crop or bin the detector)")
     is_counts = np.issubdtype(arr.dtype, np.integer)
     values = arr.astype(np.float64)
     if not np.all(np.isfinite(values)):
@@ -105,8 +115,7 @@ def _diffraction(source: str, raw, n: int) -> np.ndarray:
         kind = "photon counts" if is_counts else "amplitudes"
         raise _fail(source, f"diffraction {kind} must be >= 0, found minimum {values.min():g}")
     if is_counts:
-        log.info("%s: diffraction has integer dtype %s; treated as photon counts and square-rooted",
-                 source, arr.dtype)
+        log.info("%s: diffraction has integer dtype %s; treated as photon counts and square-rooted", source, arr.dtype)
         values = np.sqrt(values)
     return values.astype(np.float32)
 
@@ -114,8 +123,11 @@ def _diffraction(source: str, raw, n: int) -> np.ndarray:
 def _complex_array(source: str, name: str, value, ndims: tuple[int, ...]) -> np.ndarray:
     arr = np.asarray(value)
     if arr.ndim not in ndims or not np.issubdtype(arr.dtype, np.number):
-        raise _fail(source, f"'{name}' must be a numeric array with {' or '.join(map(str, ndims))} dimensions, "
-                            f"found shape {arr.shape} dtype {arr.dtype}")
+        raise _fail(
+            source,
+            f"'{name}' must be a numeric array with {' or '.join(map(str, ndims))} dimensions, "
+            f"found shape {arr.shape} dtype {arr.dtype}",
+        )
     arr = arr.astype(np.complex128)
     if not np.all(np.isfinite(arr)):
         raise _fail(source, f"'{name}' contains NaN or Inf values")
@@ -129,8 +141,10 @@ def from_arrays(arrays: dict, source: str = "<arrays>") -> Dataset:
             raise _fail(source, f"missing required key '{key}' (found keys: {sorted(arrays)})")
     key = next((k for k in DIFFRACTION_KEYS if k in arrays), None)
     if key is None:
-        raise _fail(source, f"missing diffraction data: expected key 'diffraction' (or legacy 'diff3d'); "
-                            f"found keys: {sorted(arrays)}")
+        raise _fail(
+            source,
+            f"missing diffraction data: expected key 'diffraction' (or legacy 'diff3d'); found keys: {sorted(arrays)}",
+        )
     x = _coords(source, "xcoords", arrays["xcoords"])
     y = _coords(source, "ycoords", arrays["ycoords"])
     if len(x) != len(y):
@@ -150,8 +164,11 @@ def from_arrays(arrays: dict, source: str = "<arrays>") -> Dataset:
     if arrays.get("probeGuess") is not None:
         probe = _complex_array(source, "probeGuess", arrays["probeGuess"], (2, 3))
         if probe.shape[-2:] != (dataset.N, dataset.N):
-            raise _fail(source, f"'probeGuess' has shape {probe.shape}; expected (N, N) or (modes, N, N) "
-                                f"with N={dataset.N} like the diffraction patterns")
+            raise _fail(
+                source,
+                f"'probeGuess' has shape {probe.shape}; expected (N, N) or (modes, N, N) "
+                f"with N={dataset.N} like the diffraction patterns",
+            )
         dataset.probeGuess = probe
     return dataset
 
@@ -165,15 +182,19 @@ def read_npz(path) -> Dataset:
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise _fail(source, f"holds a single array of shape {np.shape(loaded)}, not an NPZ archive of "
-                                "named arrays (write it with numpy.savez)")
+            raise _fail(
+                source,
+                f"holds a single array of shape {np.shape(loaded)}, not an NPZ archive of "
+                "named arrays (write it with numpy.savez)",
+            )
         with loaded:
             arrays = {k: loaded[k] for k in loaded.files}
     except DataContractError:
         raise
     except ValueError as exc:  # object arrays need pickle, which we never allow
-        raise _fail(source, f"holds pickled objects, which are refused for safety ({exc}); "
-                            "store plain numeric arrays") from None
+        raise _fail(
+            source, f"holds pickled objects, which are refused for safety ({exc}); store plain numeric arrays"
+        ) from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError, zlib.error) as exc:
         raise _fail(source, f"is not a readable NPZ file ({type(exc).__name__}: {exc})") from None
     if not arrays:

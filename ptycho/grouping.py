@@ -14,8 +14,9 @@ from scipy.spatial import cKDTree
 from ptycho.errors import ConfigError
 
 
-def choose_seeds(n_points: int, nsamples: int, seed: int | None, sequential: bool,
-                 allow_repeats: bool = False) -> np.ndarray:
+def choose_seeds(
+    n_points: int, nsamples: int, seed: int | None, sequential: bool, allow_repeats: bool = False
+) -> np.ndarray:
     """Indices of the scan points that start a group: the first ``nsamples``, or a seeded random choice.
 
     With ``allow_repeats`` (groups of several patterns) more groups than points may be drawn: a point then
@@ -38,15 +39,18 @@ def _grid_order(points: np.ndarray, gridsize: int) -> np.ndarray:
     return np.concatenate([row[np.argsort(points[row, 0], kind="stable")] for row in rows])
 
 
-def group_neighbors(xy: np.ndarray, seeds: np.ndarray, gridsize: int, K: int, seed: int | None,
-                    sequential: bool) -> np.ndarray:
+def group_neighbors(
+    xy: np.ndarray, seeds: np.ndarray, gridsize: int, K: int, seed: int | None, sequential: bool
+) -> np.ndarray:
     """``(n_groups, C)`` member indices: each seed with ``C − 1`` of its ``K`` nearest neighbours."""
     C = gridsize * gridsize
     if C == 1:
         return seeds[:, None]
     if K < C - 1:
-        raise ConfigError(f"neighbor_count K={K} is too small for gridsize={gridsize}: each group needs "
-                          f"{C - 1} neighbours, so set K >= {C - 1}.")
+        raise ConfigError(
+            f"neighbor_count K={K} is too small for gridsize={gridsize}: each group needs "
+            f"{C - 1} neighbours, so set K >= {C - 1}."
+        )
     if len(xy) < C:
         raise ConfigError(f"gridsize={gridsize} needs at least {C} scan positions, the dataset has {len(xy)}.")
     k = min(K + 1, len(xy))

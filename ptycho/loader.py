@@ -55,8 +55,9 @@ def _split(dset: dict, fraction: float, which: str) -> dict:
     n = len(dset["X_full"])
     cut = int(round(n * fraction))
     part = slice(0, cut) if which == "train" else slice(cut, n)
-    return {k: (v[part] if isinstance(v, np.ndarray) and k != "objectGuess" and len(v) == n else v)
-            for k, v in dset.items()}
+    return {
+        k: (v[part] if isinstance(v, np.ndarray) and k != "objectGuess" and len(v) == n else v) for k, v in dset.items()
+    }
 
 
 def load(cb, probeGuess, which: str | None = None, create_split: bool = False) -> PtychoDataContainer:

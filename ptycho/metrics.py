@@ -95,8 +95,10 @@ def frc(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     nrings = n // 2
     keep = rings < nrings
     num = np.bincount(rings[keep], (Fa * np.conj(Fb)).ravel()[keep].real, nrings)
-    den = np.sqrt(np.bincount(rings[keep], (np.abs(Fa) ** 2).ravel()[keep], nrings)
-                  * np.bincount(rings[keep], (np.abs(Fb) ** 2).ravel()[keep], nrings))
+    den = np.sqrt(
+        np.bincount(rings[keep], (np.abs(Fa) ** 2).ravel()[keep], nrings)
+        * np.bincount(rings[keep], (np.abs(Fb) ** 2).ravel()[keep], nrings)
+    )
     curve = num / np.where(den > 0, den, 1)
     npix = np.maximum(np.bincount(rings[keep], minlength=nrings), 1)
     threshold = (0.2071 + 1.9102 / np.sqrt(npix)) / (1.2071 + 0.9102 / np.sqrt(npix))
@@ -109,11 +111,10 @@ def frc(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def _square_crop(image: np.ndarray) -> np.ndarray:
     n = min(image.shape)
     r0, c0 = (image.shape[0] - n) // 2, (image.shape[1] - n) // 2
-    return image[r0:r0 + n, c0:c0 + n]
+    return image[r0 : r0 + n, c0 : c0 + n]
 
 
-def compare(recon: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None,
-            register: bool = True) -> dict:
+def compare(recon: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None, register: bool = True) -> dict:
     """MAE, PSNR, SSIM and FRC resolution of amplitude and phase over ``mask`` (a rectangular region).
 
     ``recon`` and ``truth`` are complex images of one shape; ``mask`` (default: all) marks the pixels the
@@ -139,7 +140,11 @@ def compare(recon: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None
     for name, test, ref in (("amplitude", amp_r, amp_t), ("phase", phase_r, phase_t)):
         data_range = float(ref.max() - ref.min()) or 1.0
         *_, resolution = frc(_square_crop(test), _square_crop(ref))
-        result[name] = {"mae": mae(test, ref), "psnr": psnr(test, ref, data_range),
-                        "ssim": ssim(test, ref, data_range), "frc_resolution": resolution,
-                        "data_range": data_range}
+        result[name] = {
+            "mae": mae(test, ref),
+            "psnr": psnr(test, ref, data_range),
+            "ssim": ssim(test, ref, data_range),
+            "frc_resolution": resolution,
+            "data_range": data_range,
+        }
     return result

@@ -33,8 +33,11 @@ def remember(model, snapshot: dict) -> None:
 
 def model_config_from_params(saved: dict) -> ModelConfig:
     """The ``ModelConfig`` an archive's params describe."""
-    values = {name: saved[LEGACY_MODEL_KEYS.get(name, name)] for name in MODEL_FIELDS
-              if LEGACY_MODEL_KEYS.get(name, name) in saved}
+    values = {
+        name: saved[LEGACY_MODEL_KEYS.get(name, name)]
+        for name in MODEL_FIELDS
+        if LEGACY_MODEL_KEYS.get(name, name) in saved
+    }
     return ModelConfig(**values)
 
 

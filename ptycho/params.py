@@ -28,8 +28,10 @@ KEY_MAPPINGS = {
 # Fields that only exist for backwards compatibility and are never written.
 _SKIPPED_FIELDS = {"n_images"}
 
-SYNC_HINT = ("call ptycho.params.update_legacy_dict(ptycho.params.cfg, config) with your TrainingConfig or "
-             "InferenceConfig first (CONFIG-001)")
+SYNC_HINT = (
+    "call ptycho.params.update_legacy_dict(ptycho.params.cfg, config) with your TrainingConfig or "
+    "InferenceConfig first (CONFIG-001)"
+)
 
 
 class LegacyParams(dict):

@@ -50,16 +50,21 @@ def plot_dataset(dataset, path, group: np.ndarray | None = None) -> Path:
         axes[0, 1].set_aspect("equal")
     axes[0, 1].plot(dataset.xcoords, dataset.ycoords, ".", ms=2, color="tab:orange")
     if group is not None:
-        axes[0, 1].plot(dataset.xcoords[group], dataset.ycoords[group], "o", mfc="none", color="red",
-                        label="one group")
+        axes[0, 1].plot(dataset.xcoords[group], dataset.ycoords[group], "o", mfc="none", color="red", label="one group")
         axes[0, 1].legend(loc="lower right")
     if dataset.probeGuess is not None:
         probe = dataset.probeGuess if dataset.probeGuess.ndim == 2 else dataset.probeGuess[0]
         _panel(fig, axes[1, 0], np.abs(probe), "probe amplitude", "magma", "amplitude")
     else:
         axes[1, 0].axis("off")
-    _panel(fig, axes[1, 1], np.log10(1 + dataset.diffraction[0] ** 2), "pattern 0, log10(1 + counts)",
-           "viridis", "log10 counts")
+    _panel(
+        fig,
+        axes[1, 1],
+        np.log10(1 + dataset.diffraction[0] ** 2),
+        "pattern 0, log10(1 + counts)",
+        "viridis",
+        "log10 counts",
+    )
     fig.suptitle(f"{Path(dataset.source).name}: {len(dataset)} patterns of {dataset.N}×{dataset.N}")
     return save_figure(fig, path)
 
@@ -76,8 +81,9 @@ def plot_comparison(truth: np.ndarray, recon: np.ndarray, path, title: str = "")
     """Ground truth | reconstruction | error, for amplitude (top) and phase (bottom)."""
     plt = _pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), layout="constrained")
-    for row, (name, f, cmap, unit) in enumerate((("amplitude", np.abs, "gray", "amplitude"),
-                                                  ("phase", np.angle, "viridis", "rad"))):
+    for row, (name, f, cmap, unit) in enumerate(
+        (("amplitude", np.abs, "gray", "amplitude"), ("phase", np.angle, "viridis", "rad"))
+    ):
         t, r = f(truth), f(recon)
         _panel(fig, axes[row, 0], t, f"truth {name}", cmap, unit)
         _panel(fig, axes[row, 1], r, f"reconstruction {name}", cmap, unit)

@@ -17,8 +17,17 @@ import numpy as np
 from ptycho.atomic import atomic_path
 
 
-def write_product(path, *, name: str, probe: np.ndarray, obj: np.ndarray, positions: np.ndarray,
-                  losses=(), photon_count: float = 0.0, comments: str = "") -> Path:
+def write_product(
+    path,
+    *,
+    name: str,
+    probe: np.ndarray,
+    obj: np.ndarray,
+    positions: np.ndarray,
+    losses=(),
+    photon_count: float = 0.0,
+    comments: str = "",
+) -> Path:
     """Write ``product.h5`` atomically. ``positions`` ``(n, 2)`` ``(x, y)`` in object pixels of ``obj``."""
     import h5py
 
@@ -27,8 +36,14 @@ def write_product(path, *, name: str, probe: np.ndarray, obj: np.ndarray, positi
     probe = probe[None] if probe.ndim == 2 else probe
     height, width = obj.shape[-2:]
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update(name=name, comments=comments, probe_photon_count=float(photon_count),
-                        length_unit="pixel", detector_object_distance_m=1.0, probe_energy_eV=0.0)
+        h5.attrs.update(
+            name=name,
+            comments=comments,
+            probe_photon_count=float(photon_count),
+            length_unit="pixel",
+            detector_object_distance_m=1.0,
+            probe_energy_eV=0.0,
+        )
         h5["probe_position_indexes"] = np.arange(len(positions), dtype=np.int64)
         # ptychodus positions are relative to the object centre
         h5["probe_position_x_m"] = positions[:, 0] - (width - 1) / 2

@@ -30,5 +30,12 @@ class EpochReporter:
         elapsed = time.perf_counter() - self.start
         per_epoch = elapsed / (epoch + 1)
         values = "  ".join(f"{k} {v:.6g}" for k, v in metrics.items())
-        log.info("[%s] epoch %d/%d  %s  (%.2f s/epoch, ETA %s)", self.backend, epoch + 1, self.total, values,
-                 per_epoch, format_seconds(per_epoch * (self.total - epoch - 1)))
+        log.info(
+            "[%s] epoch %d/%d  %s  (%.2f s/epoch, ETA %s)",
+            self.backend,
+            epoch + 1,
+            self.total,
+            values,
+            per_epoch,
+            format_seconds(per_epoch * (self.total - epoch - 1)),
+        )

@@ -41,8 +41,14 @@ class RawData:
     @classmethod
     def from_coords_without_pc(cls, xcoords, ycoords, diff3d, probeGuess, scan_index, objectGuess=None) -> RawData:
         """Build from arrays; positions are used as given (no position correction)."""
-        arrays = {"xcoords": xcoords, "ycoords": ycoords, "diff3d": diff3d, "probeGuess": probeGuess,
-                  "scan_index": scan_index, "objectGuess": objectGuess}
+        arrays = {
+            "xcoords": xcoords,
+            "ycoords": ycoords,
+            "diff3d": diff3d,
+            "probeGuess": probeGuess,
+            "scan_index": scan_index,
+            "objectGuess": objectGuess,
+        }
         return cls(from_arrays(arrays))
 
     def to_file(self, path) -> None:
@@ -55,12 +61,29 @@ class RawData:
         def pick(a):
             return None if a is None else a[indices]
 
-        return RawData(Dataset(d.diffraction[indices], d.xcoords[indices], d.ycoords[indices],
-                               pick(d.xcoords_start), pick(d.ycoords_start), pick(d.scan_index),
-                               d.objectGuess, d.probeGuess, d.source))
+        return RawData(
+            Dataset(
+                d.diffraction[indices],
+                d.xcoords[indices],
+                d.ycoords[indices],
+                pick(d.xcoords_start),
+                pick(d.ycoords_start),
+                pick(d.scan_index),
+                d.objectGuess,
+                d.probeGuess,
+                d.source,
+            )
+        )
 
-    def generate_grouped_data(self, N: int, K: int = 4, nsamples: int = 1, seed: int | None = None,
-                              sequential_sampling: bool = False, gridsize: int | None = None) -> dict:
+    def generate_grouped_data(
+        self,
+        N: int,
+        K: int = 4,
+        nsamples: int = 1,
+        seed: int | None = None,
+        sequential_sampling: bool = False,
+        gridsize: int | None = None,
+    ) -> dict:
         """Group scan points into ``nsamples`` groups of ``gridsize²`` neighbours.
 
         Returns the upstream grouped dict: ``diffraction`` and normalised ``X_full`` ``(n, N, N, C)``,
@@ -72,22 +95,31 @@ class RawData:
         if gridsize is None:
             gridsize = params.get("gridsize")
         if N != self.N:
-            raise DataContractError(f"{self.dataset.source}: diffraction patterns are {self.N}×{self.N} but "
-                                    f"N={N} was requested; set ModelConfig.N={self.N}")
+            raise DataContractError(
+                f"{self.dataset.source}: diffraction patterns are {self.N}×{self.N} but "
+                f"N={N} was requested; set ModelConfig.N={self.N}"
+            )
         xy = np.stack([self.xcoords, self.ycoords], axis=1)
         seeds = choose_seeds(len(self), nsamples, seed, sequential_sampling, allow_repeats=gridsize > 1)
         groups = group_neighbors(xy, seeds, gridsize, K, seed, sequential_sampling)
         diffraction = np.moveaxis(self.diff3d[groups], 1, -1)  # (n, N, N, C)
-        out = {"diffraction": diffraction,
-               "X_full": (diffraction * normalisation_factor(diffraction)).astype(np.float32),
-               "nn_indices": groups, "objectGuess": self.objectGuess}
+        out = {
+            "diffraction": diffraction,
+            "X_full": (diffraction * normalisation_factor(diffraction)).astype(np.float32),
+            "nn_indices": groups,
+            "objectGuess": self.objectGuess,
+        }
         out.update(group_coordinates(self.xcoords, self.ycoords, groups))
         if self.xcoords_start is not None and self.ycoords_start is not None:
             start = group_coordinates(self.xcoords_start, self.ycoords_start, groups)
             out.update({k.replace("coords_", "coords_start_"): v for k, v in start.items()})
         else:
-            out.update({k.replace("coords_", "coords_start_"): out[k]
-                        for k in ("coords_nn", "coords_offsets", "coords_relative")})
+            out.update(
+                {
+                    k.replace("coords_", "coords_start_"): out[k]
+                    for k in ("coords_nn", "coords_offsets", "coords_relative")
+                }
+            )
         out["Y"] = None if self.objectGuess is None else self._true_patches(groups, N)
         return out
 

@@ -33,21 +33,31 @@ def to_tensors(data: PtychoDataContainer, scale: float, with_y: bool) -> TensorD
     if with_y:
         N = data.X.shape[1]
         q = N // 4
-        y = torch.from_numpy(np.ascontiguousarray(np.moveaxis(data.Y[:, q:q + N // 2, q:q + N // 2], -1, 1)))
+        y = torch.from_numpy(np.ascontiguousarray(np.moveaxis(data.Y[:, q : q + N // 2, q : q + N // 2], -1, 1)))
     else:
         y = torch.zeros((len(data), 1, 1, 1), dtype=torch.complex64)
     return TensorDataset(x, offsets, y)
 
 
 class PtychoDataModule(L.LightningDataModule):
-    def __init__(self, train: PtychoDataContainer, test: PtychoDataContainer | None, scale: float, batch_size: int,
-                 seed: int = 0, with_y: bool = False, num_workers: int = 0, pin_memory: bool = False,
-                 persistent_workers: bool = False):
+    def __init__(
+        self,
+        train: PtychoDataContainer,
+        test: PtychoDataContainer | None,
+        scale: float,
+        batch_size: int,
+        seed: int = 0,
+        with_y: bool = False,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+    ):
         super().__init__()
         self.train_data, self.test_data = train, test
         self.scale, self.batch_size, self.seed, self.with_y = scale, batch_size, seed, with_y
-        self.loader_kwargs = dict(num_workers=num_workers, pin_memory=pin_memory,
-                                  persistent_workers=persistent_workers and num_workers > 0)
+        self.loader_kwargs = dict(
+            num_workers=num_workers, pin_memory=pin_memory, persistent_workers=persistent_workers and num_workers > 0
+        )
 
     def setup(self, stage: str | None = None) -> None:
         self.train_set = to_tensors(self.train_data, self.scale, self.with_y)

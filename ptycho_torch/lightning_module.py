@@ -20,18 +20,24 @@ def loss_terms(model, outputs: dict, x_scaled, y_trimmed, training: dict) -> dic
     """Weighted loss terms, the same composition as the TensorFlow engine (zero weights skipped)."""
     if training["model_type"] == "supervised":
         q, h = model.arch.N // 4, model.arch.N // 2
-        dec = outputs["object"][:, :, q:q + h, q:q + h]
-        return {"supervised": torch.mean(torch.abs(dec.abs() - y_trimmed.abs()))
-                + torch.mean(torch.abs(torch.angle(dec) - torch.angle(y_trimmed)))}
+        dec = outputs["object"][:, :, q : q + h, q : q + h]
+        return {
+            "supervised": torch.mean(torch.abs(dec.abs() - y_trimmed.abs()))
+            + torch.mean(torch.abs(torch.angle(dec) - torch.angle(y_trimmed)))
+        }
     terms = {}
     if training["nll_weight"]:
         terms["nll"] = training["nll_weight"] * poisson_nll(outputs["pred_intensity"], x_scaled**2)
     if training["mae_weight"]:
         terms["mae"] = training["mae_weight"] * torch.mean(torch.abs(outputs["pred_amp_scaled"] - x_scaled))
     if training["realspace_weight"]:
-        terms["realspace"] = training["realspace_weight"] * torch.mean(torch.abs(outputs["trimmed_obj"] - y_trimmed) ** 2)
+        terms["realspace"] = training["realspace_weight"] * torch.mean(
+            torch.abs(outputs["trimmed_obj"] - y_trimmed) ** 2
+        )
     if training["realspace_mae_weight"]:
-        terms["realspace_mae"] = training["realspace_mae_weight"] * torch.mean(torch.abs(outputs["trimmed_obj"] - y_trimmed))
+        terms["realspace_mae"] = training["realspace_mae_weight"] * torch.mean(
+            torch.abs(outputs["trimmed_obj"] - y_trimmed)
+        )
     return terms
 
 
@@ -45,10 +51,13 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
         self.save_hyperparameters()
         N, modes = data_config["N"], data_config["probe_modes"]
         placeholder_probe = np.ones((modes, N, N), np.complex64)  # the real probe arrives with the state dict
-        self.model = create_model(ModelConfig(**model_config), placeholder_probe,
-                                  training_config["intensity_scale"],
-                                  probe_trainable=training_config["probe_trainable"],
-                                  intensity_scale_trainable=training_config["intensity_scale_trainable"])
+        self.model = create_model(
+            ModelConfig(**model_config),
+            placeholder_probe,
+            training_config["intensity_scale"],
+            probe_trainable=training_config["probe_trainable"],
+            intensity_scale_trainable=training_config["intensity_scale_trainable"],
+        )
 
     def forward(self, x_scaled, offsets):
         return self.model(x_scaled, offsets)
@@ -66,8 +75,15 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
 
     def _shared_step(self, batch, stage: str) -> torch.Tensor:
         loss = self.compute_loss(batch)
-        self.log(f"poisson_{stage}_loss", loss, prog_bar=True, on_step=False, on_epoch=True, sync_dist=True,
-                 batch_size=batch[0].shape[0])
+        self.log(
+            f"poisson_{stage}_loss",
+            loss,
+            prog_bar=True,
+            on_step=False,
+            on_epoch=True,
+            sync_dist=True,
+            batch_size=batch[0].shape[0],
+        )
         return loss
 
     def training_step(self, batch, batch_idx):
@@ -88,6 +104,5 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, training["nepochs"]))
         else:  # plateau
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=5)
-            return {"optimizer": optimizer,
-                    "lr_scheduler": {"scheduler": sched, "monitor": training["monitor"]}}
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "monitor": training["monitor"]}}
         return {"optimizer": optimizer, "lr_scheduler": sched}

@@ -79,9 +79,17 @@ class Decoder(nn.Module):
 class PtychoPINN(nn.Module):
     """Encoder, amplitude and phase decoders, and the differentiable forward model."""
 
-    def __init__(self, arch: Architecture, probe: np.ndarray, intensity_scale: float, *,
-                 probe_trainable: bool = False, intensity_scale_trainable: bool = True,
-                 probe_mask: bool = False, gaussian_smoothing_sigma: float = 0.0):
+    def __init__(
+        self,
+        arch: Architecture,
+        probe: np.ndarray,
+        intensity_scale: float,
+        *,
+        probe_trainable: bool = False,
+        intensity_scale_trainable: bool = True,
+        probe_mask: bool = False,
+        gaussian_smoothing_sigma: float = 0.0,
+    ):
         super().__init__()
         self.arch = arch
         blocks, cin = [], arch.channels
@@ -92,19 +100,24 @@ class PtychoPINN(nn.Module):
         self.decoder_amp = Decoder(arch, cin, AMP_ACTIVATIONS[arch.amp_activation])
         self.decoder_phase = Decoder(arch, cin, lambda t: math.pi * torch.tanh(t))
         probe = np.asarray(probe, np.complex64).reshape((-1, arch.N, arch.N))
-        self.log_scale = nn.Parameter(torch.tensor(math.log(intensity_scale), dtype=torch.float32),
-                                      requires_grad=intensity_scale_trainable)
+        self.log_scale = nn.Parameter(
+            torch.tensor(math.log(intensity_scale), dtype=torch.float32), requires_grad=intensity_scale_trainable
+        )
         self.probe_real = nn.Parameter(torch.from_numpy(probe.real.copy()), requires_grad=probe_trainable)
         self.probe_imag = nn.Parameter(torch.from_numpy(probe.imag.copy()), requires_grad=probe_trainable)
         support = torch.from_numpy(probe_support_mask(arch.N)) if probe_mask else None
-        transfer = (torch.from_numpy(gaussian_transfer(arch.N, gaussian_smoothing_sigma))
-                    if gaussian_smoothing_sigma > 0 else None)
+        transfer = (
+            torch.from_numpy(gaussian_transfer(arch.N, gaussian_smoothing_sigma))
+            if gaussian_smoothing_sigma > 0
+            else None
+        )
         self.register_buffer("probe_support", support, persistent=False)
         self.register_buffer("probe_transfer", transfer, persistent=False)
 
     def probe(self) -> torch.Tensor:
-        return physics.effective_probe(torch.complex(self.probe_real, self.probe_imag), self.probe_support,
-                                       self.probe_transfer)
+        return physics.effective_probe(
+            torch.complex(self.probe_real, self.probe_imag), self.probe_support, self.probe_transfer
+        )
 
     def decode(self, x_scaled: torch.Tensor) -> torch.Tensor:
         """Scaled diffraction ``[B, C, N, N]`` -> complex decoded patches ``[B, C', N, N]``."""
@@ -124,8 +137,12 @@ class PtychoPINN(nn.Module):
         patches, intensity = self.physics(decoded, offsets)
         pred_intensity = intensity * torch.exp(self.log_scale) ** 2
         q, h = self.arch.N // 4, self.arch.N // 2
-        return {"trimmed_obj": patches[:, :, q:q + h, q:q + h], "pred_amp_scaled": torch.sqrt(pred_intensity),
-                "pred_intensity": pred_intensity, "object": decoded}
+        return {
+            "trimmed_obj": patches[:, :, q : q + h, q : q + h],
+            "pred_amp_scaled": torch.sqrt(pred_intensity),
+            "pred_intensity": pred_intensity,
+            "object": decoded,
+        }
 
     # -- neutral weights ----------------------------------------------------------------------
     def _convs(self) -> dict[str, nn.Conv2d]:
@@ -150,8 +167,10 @@ class PtychoPINN(nn.Module):
         """Set every weight from a neutral mapping; a mismatch raises ``ValueError`` and changes nothing."""
         check_neutral_weights(weights, self.arch)
         if tuple(weights["probe/real"].shape) != tuple(self.probe_real.shape):
-            raise ValueError(f"probe has {weights['probe/real'].shape[0]} modes, the model "
-                             f"{self.probe_real.shape[0]}; build the model with the archive's probe")
+            raise ValueError(
+                f"probe has {weights['probe/real'].shape[0]} modes, the model "
+                f"{self.probe_real.shape[0]}; build the model with the archive's probe"
+            )
         for name, conv in self._convs().items():
             conv.weight.copy_(torch.from_numpy(np.asarray(weights[f"{name}/kernel"])).permute(3, 2, 0, 1))
             conv.bias.copy_(torch.from_numpy(np.asarray(weights[f"{name}/bias"])))
@@ -164,13 +183,24 @@ class PtychoPINN(nn.Module):
         return float(torch.exp(self.log_scale.detach()))
 
 
-def create_model(model_config, probe: np.ndarray, intensity_scale: float, *, probe_trainable: bool = False,
-                 intensity_scale_trainable: bool = True) -> PtychoPINN:
+def create_model(
+    model_config,
+    probe: np.ndarray,
+    intensity_scale: float,
+    *,
+    probe_trainable: bool = False,
+    intensity_scale_trainable: bool = True,
+) -> PtychoPINN:
     """Build a fresh model for a canonical ``ModelConfig``."""
-    return PtychoPINN(Architecture.from_model_config(model_config), probe, intensity_scale,
-                      probe_trainable=probe_trainable, intensity_scale_trainable=intensity_scale_trainable,
-                      probe_mask=model_config.probe_mask,
-                      gaussian_smoothing_sigma=model_config.gaussian_smoothing_sigma)
+    return PtychoPINN(
+        Architecture.from_model_config(model_config),
+        probe,
+        intensity_scale,
+        probe_trainable=probe_trainable,
+        intensity_scale_trainable=intensity_scale_trainable,
+        probe_mask=model_config.probe_mask,
+        gaussian_smoothing_sigma=model_config.gaussian_smoothing_sigma,
+    )
 
 
 class DiffractionToObject:
@@ -185,7 +215,7 @@ class DiffractionToObject:
         device = next(self.model.parameters()).device
         parts = []
         for i in range(0, len(x), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x[i:i + batch_size], -1, 1))).to(device)
+            batch = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x[i : i + batch_size], -1, 1))).to(device)
             parts.append(self.model.decode(batch).permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(parts) if parts else np.zeros((0,) + x.shape[1:3] + (1,), np.complex64)
 

@@ -55,7 +55,7 @@ def split_group(canvas: torch.Tensor, offsets: torch.Tensor, N: int) -> torch.Te
     C = offsets.shape[-1]
     pad = N // 2
     tiled = canvas[:, None].expand(-1, C, -1, -1).reshape(-1, 2 * N, 2 * N)
-    moved = translate(tiled, -offsets.permute(0, 2, 1).reshape(-1, 2))[:, pad:pad + N, pad:pad + N]
+    moved = translate(tiled, -offsets.permute(0, 2, 1).reshape(-1, 2))[:, pad : pad + N, pad : pad + N]
     return moved.reshape(-1, C, N, N)
 
 

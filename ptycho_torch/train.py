@@ -11,8 +11,11 @@ import sys
 
 from ptycho.cli.main import main as ptycho_main
 
-DEPRECATED = {"--device": ("--accelerator", True), "--disable_mlflow": ("--logger none", False),
-              "--n_images": ("--n-groups", True)}
+DEPRECATED = {
+    "--device": ("--accelerator", True),
+    "--disable_mlflow": ("--logger none", False),
+    "--n_images": ("--n-groups", True),
+}
 
 
 def translate(argv: list[str]) -> list[str]:

@@ -89,40 +89,69 @@ def make_logger(execution: PyTorchExecutionConfig, output_dir: Path):
 
             return TensorBoardLogger(save_dir=str(output_dir), name="logs")
         except (ImportError, ModuleNotFoundError) as exc:
-            raise ConfigError(f"logger 'tensorboard' needs the tensorboard package ({exc}); "
-                              "pip install tensorboard, or use --logger csv") from exc
+            raise ConfigError(
+                f"logger 'tensorboard' needs the tensorboard package ({exc}); "
+                "pip install tensorboard, or use --logger csv"
+            ) from exc
     try:
         import mlflow  # noqa: F401
         from lightning.pytorch.loggers import MLFlowLogger
     except ImportError as exc:
-        raise ConfigError("logger 'mlflow' needs the mlflow package, which ptychopinn never requires; "
-                          "pip install mlflow, or use --logger csv / none") from exc
+        raise ConfigError(
+            "logger 'mlflow' needs the mlflow package, which ptychopinn never requires; "
+            "pip install mlflow, or use --logger csv / none"
+        ) from exc
     return MLFlowLogger(experiment_name="ptychopinn", tracking_uri=f"file:{output_dir / 'mlruns'}")
 
 
-def build_trainer(execution: PyTorchExecutionConfig, output_dir: Path, epochs: int, has_val: bool,
-                  extra_callbacks=()) -> tuple[L.Trainer, History]:
+def build_trainer(
+    execution: PyTorchExecutionConfig, output_dir: Path, epochs: int, has_val: bool, extra_callbacks=()
+) -> tuple[L.Trainer, History]:
     history = History(epochs)
     monitor = monitor_metric(execution, has_val)
     callbacks = [history, *extra_callbacks]
     if execution.enable_checkpointing:
-        callbacks.append(ModelCheckpoint(dirpath=str(output_dir / "checkpoints"), monitor=monitor,
-                                         mode=execution.checkpoint_mode, save_top_k=execution.checkpoint_save_top_k,
-                                         filename="epoch{epoch:03d}", auto_insert_metric_name=False))
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=str(output_dir / "checkpoints"),
+                monitor=monitor,
+                mode=execution.checkpoint_mode,
+                save_top_k=execution.checkpoint_save_top_k,
+                filename="epoch{epoch:03d}",
+                auto_insert_metric_name=False,
+            )
+        )
         callbacks.append(LastCheckpoint(output_dir / "checkpoints" / "last.ckpt"))
     if execution.early_stop_patience:
-        callbacks.append(EarlyStopping(monitor=monitor, mode=execution.checkpoint_mode,
-                                       patience=execution.early_stop_patience))
+        callbacks.append(
+            EarlyStopping(monitor=monitor, mode=execution.checkpoint_mode, patience=execution.early_stop_patience)
+        )
     strategy = execution.strategy
-    if execution.n_devices > 1 and strategy in ("ddp", "ddp_spawn") and resolve_accelerator(execution.accelerator) == "cpu":
+    if (
+        execution.n_devices > 1
+        and strategy in ("ddp", "ddp_spawn")
+        and resolve_accelerator(execution.accelerator) == "cpu"
+    ):
         from lightning.pytorch.strategies import DDPStrategy
 
-        strategy = DDPStrategy(process_group_backend="gloo", start_method="spawn" if strategy == "ddp_spawn" else "popen")
+        strategy = DDPStrategy(
+            process_group_backend="gloo", start_method="spawn" if strategy == "ddp_spawn" else "popen"
+        )
     trainer = L.Trainer(
-        accelerator=resolve_accelerator(execution.accelerator), devices=execution.n_devices, strategy=strategy,
-        max_epochs=epochs, deterministic=execution.deterministic, gradient_clip_val=execution.gradient_clip_val,
-        accumulate_grad_batches=execution.accum_steps, enable_checkpointing=execution.enable_checkpointing,
-        enable_progress_bar=execution.enable_progress_bar, logger=make_logger(execution, output_dir),
-        callbacks=callbacks, default_root_dir=str(output_dir), enable_model_summary=False, num_sanity_val_steps=0,
-        log_every_n_steps=1)
+        accelerator=resolve_accelerator(execution.accelerator),
+        devices=execution.n_devices,
+        strategy=strategy,
+        max_epochs=epochs,
+        deterministic=execution.deterministic,
+        gradient_clip_val=execution.gradient_clip_val,
+        accumulate_grad_batches=execution.accum_steps,
+        enable_checkpointing=execution.enable_checkpointing,
+        enable_progress_bar=execution.enable_progress_bar,
+        logger=make_logger(execution, output_dir),
+        callbacks=callbacks,
+        default_root_dir=str(output_dir),
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+    )
     return trainer, history

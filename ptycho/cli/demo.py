@@ -1,25 +1,171 @@
-"""``ptycho demo``: the main job. Simulates the default dataset and writes a picture of it."""
+"""``ptycho demo``: the main job. Simulates the default dataset (or takes ``--data``), trains the TensorFlow
+and the PyTorch engine on it with the same settings, reconstructs with both, and writes a report folder
+(PNGs per engine, comparison figures, ``report.md`` and ``report.html``)."""
 
 from __future__ import annotations
 
+import html
+import json
 import logging
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
+
+from ptycho import metrics
+from ptycho.atomic import atomic_path
 from ptycho.cli.simulate import add_arguments, spec_from_args, write_simulation
+from ptycho.data_contract import read_npz
 
 log = logging.getLogger("ptycho.demo")
+ENGINES = ("tensorflow", "pytorch")
+
+
+def _run(args: list[str], what: str) -> float:
+    start = time.perf_counter()
+    print(f"demo: {what} ...", flush=True)
+    result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "--quiet", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"demo step '{what}' failed:\n{result.stderr[-2000:]}")
+    seconds = time.perf_counter() - start
+    print(f"demo: {what} done in {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def run_engine(engine: str, data: Path, out: Path, args) -> dict:
+    model, recon = out / engine / "model", out / engine
+    train = [
+        "train",
+        "--backend",
+        engine,
+        "--train-data",
+        str(data),
+        "--output-dir",
+        str(model),
+        "--epochs",
+        str(args.epochs),
+        "--n-groups",
+        str(args.n_groups),
+        "--gridsize",
+        str(args.gridsize),
+        "--batch-size",
+        str(args.batch_size),
+        "--n-filters-scale",
+        str(args.n_filters_scale),
+        "--seed",
+        str(args.seed),
+    ]
+    if engine == "pytorch":
+        train += ["--accelerator", "cpu", "--logger", "csv"]
+    train_seconds = _run(train, f"{engine}: training {args.epochs} epochs")
+    infer_seconds = _run(
+        ["infer", "--backend", engine, "--model", str(model), "--data", str(data), "--output-dir", str(recon)],
+        f"{engine}: reconstructing",
+    )
+    history = json.loads((model / "history.json").read_text())
+    row = {
+        "engine": engine,
+        "train_seconds": train_seconds,
+        "infer_seconds": infer_seconds,
+        "train_patterns_per_second": args.epochs * args.n_groups * args.gridsize**2 / train_seconds,
+        "final_loss": history["train_loss"][-1],
+    }
+    metrics_file = recon / "metrics.json"
+    row["metrics"] = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
+    row["consistency"] = json.loads((recon / "consistency.json").read_text())
+    with np.load(recon / "reconstruction.npz", allow_pickle=False) as npz:
+        row["object"] = npz["object"]
+    return row
+
+
+def _fmt(value, digits=3):
+    return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def write_report(rows: list[dict], out: Path, source: str, agreement: float | None) -> Path:
+    lines = [
+        f"# ptychopinn demo: {source}",
+        "",
+        "| engine | training (s) | patterns/s | final loss | amp SSIM | amp PSNR | amp FRC | phase SSIM | "
+        "phase PSNR | phase FRC | Poisson NLL/px | R-factor |",
+        "|" + "---|" * 12,
+    ]
+    for r in rows:
+        m = r["metrics"] or {}
+        a, p = m.get("amplitude", {}), m.get("phase", {})
+        c = r["consistency"]
+        lines.append(
+            f"| {r['engine']} | {r['train_seconds']:.1f} | {r['train_patterns_per_second']:.0f} | "
+            f"{r['final_loss']:.6g} | {_fmt(a.get('ssim'))} | {_fmt(a.get('psnr'), 1)} | "
+            f"{_fmt(a.get('frc_resolution'))} | {_fmt(p.get('ssim'))} | {_fmt(p.get('psnr'), 1)} | "
+            f"{_fmt(p.get('frc_resolution'))} | {c['poisson_nll_per_pixel']:.6g} | {c['r_factor']:.4f} |"
+        )
+    lines += [
+        "",
+        f"Agreement between the engines (phase SSIM of one reconstruction against the other): {_fmt(agreement)}",
+        "",
+        "FRC columns give the resolution in cycles/pixel where the half-bit threshold is crossed.",
+        "",
+        *[
+            f"![{r['engine']} amplitude]({r['engine']}/reconstructed_amplitude.png) "
+            f"![{r['engine']} phase]({r['engine']}/reconstructed_phase.png)"
+            for r in rows
+        ],
+    ]
+    if all((out / r["engine"] / "comparison.png").exists() for r in rows):
+        lines += ["", *[f"![{r['engine']} comparison]({r['engine']}/comparison.png)" for r in rows]]
+    text = "\n".join(lines) + "\n"
+    with atomic_path(out / "report.md") as tmp:
+        tmp.write_text(text)
+    body = "".join(
+        f"<img src='{r['engine']}/{name}' width='420'>"
+        for r in rows
+        for name in ("reconstructed_amplitude.png", "reconstructed_phase.png", "comparison.png")
+        if (out / r["engine"] / name).exists()
+    )
+    with atomic_path(out / "report.html") as tmp:
+        tmp.write_text(f"<html><body><pre>{html.escape(text)}</pre>{body}</body></html>")
+    return out / "report.md"
+
+
+def engine_agreement(rows: list[dict]) -> float | None:
+    if len(rows) != 2 or rows[0]["object"].shape != rows[1]["object"].shape:
+        return None
+    a, b = rows[0]["object"], rows[1]["object"]
+    covered = (np.abs(a) > 0) & (np.abs(b) > 0)
+    if not covered.any():
+        return None
+    return metrics.compare(a, b, mask=covered)["phase"]["ssim"]
 
 
 def run(args) -> int:
     out = Path(args.output_dir)
-    dataset = write_simulation(spec_from_args(args), out / "demo_data.npz", out / "demo_data.png",
-                               args.gridsize)
-    print(f"demo: simulated {len(dataset)} patterns; see {out / 'demo_data.png'}")
+    if args.data:
+        data = Path(args.data)
+        dataset = read_npz(data)
+        args.gridsize = args.gridsize or 1
+        source = f"{data.name} ({len(dataset)} patterns of {dataset.N}×{dataset.N})"
+    else:
+        data = out / "demo_data.npz"
+        dataset = write_simulation(spec_from_args(args), data, out / "demo_data.png", args.gridsize)
+        source = f"simulated {args.object[0]} object, {len(dataset)} patterns of {dataset.N}×{dataset.N}"
+    rows = [run_engine(engine, data, out, args) for engine in args.engines]
+    report = write_report(rows, out, source, engine_agreement(rows))
+    print(report.read_text())
+    print(f"demo: report written to {report} (and report.html)")
     return 0
 
 
 def add_parser(sub) -> None:
-    parser = sub.add_parser("demo", help="run the demonstration", description=__doc__)
+    parser = sub.add_parser("demo", help="train both engines and write a side-by-side report", description=__doc__)
     parser.add_argument("--output-dir", default="demo_output", help="report folder (default demo_output)")
+    parser.add_argument("--data", default=None, help="run on this NPZ instead of the simulated dataset")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES), help="engines to compare")
+    parser.add_argument("--epochs", type=int, default=12, help="training epochs per engine (default 12)")
+    parser.add_argument("--n-groups", type=int, default=128, help="groups to train on (default 128)")
+    parser.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
+    parser.add_argument("--n-filters-scale", type=int, default=1, help="network width (default 1: fast on a CPU)")
     add_arguments(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, object=("grf", None), object_size=128, scan_step=8.0, gridsize=2)

@@ -22,13 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ptycho",
         description="Physics-informed neural network ptychography with TensorFlow and PyTorch engines.",
-        epilog="Run 'ptycho COMMAND --help' for the options of one command.")
+        epilog="Run 'ptycho COMMAND --help' for the options of one command.",
+    )
     parser.add_argument("--version", action="version", version=f"ptychopinn {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
     parser.add_argument("--quiet", action="store_true", help="only print warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(sub)
+    simulate.add_import_parser(sub)
     return parser
 
 

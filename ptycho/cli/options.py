@@ -16,17 +16,28 @@ TORCH_KNOBS = {
     "logger": (("--logger",), {"choices": LOGGER_BACKENDS, "help": "csv (default)|tensorboard|mlflow|none"}),
     "num_workers": (("--num-workers", "--num_workers"), {"type": int, "help": "data-loader workers"}),
     "learning_rate": (("--learning-rate", "--learning_rate"), {"type": float, "help": "learning rate"}),
-    "accum_steps": (("--accum-steps", "--accumulate-grad-batches"), {"type": int,
-                                                                       "help": "gradient accumulation steps"}),
+    "accum_steps": (
+        ("--accum-steps", "--accumulate-grad-batches"),
+        {"type": int, "help": "gradient accumulation steps"},
+    ),
     "gradient_clip_val": (("--gradient-clip-val",), {"type": float, "help": "gradient clipping value"}),
-    "deterministic": (("--deterministic",), {"action": argparse.BooleanOptionalAction,
-                                             "help": "deterministic algorithms (default on)"}),
+    "deterministic": (
+        ("--deterministic",),
+        {"action": argparse.BooleanOptionalAction, "help": "deterministic algorithms (default on)"},
+    ),
     "resume": (("--resume",), {"action": "store_true", "help": "continue from OUTPUT_DIR/checkpoints/last.ckpt"}),
 }
-EXECUTION_FIELDS = {"accelerator": "accelerator", "devices": "n_devices", "strategy": "strategy",
-                    "logger": "logger_backend", "num_workers": "num_workers", "learning_rate": "learning_rate",
-                    "accum_steps": "accum_steps", "gradient_clip_val": "gradient_clip_val",
-                    "deterministic": "deterministic"}
+EXECUTION_FIELDS = {
+    "accelerator": "accelerator",
+    "devices": "n_devices",
+    "strategy": "strategy",
+    "logger": "logger_backend",
+    "num_workers": "num_workers",
+    "learning_rate": "learning_rate",
+    "accum_steps": "accum_steps",
+    "gradient_clip_val": "gradient_clip_val",
+    "deterministic": "deterministic",
+}
 
 
 class DeprecatedAlias(argparse.Action):
@@ -43,8 +54,9 @@ class DeprecatedAlias(argparse.Action):
 
 
 def add_backend(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=("tensorflow", "pytorch"), default="tensorflow",
-                        help="engine to use (default tensorflow)")
+    parser.add_argument(
+        "--backend", choices=("tensorflow", "pytorch"), default="tensorflow", help="engine to use (default tensorflow)"
+    )
 
 
 def add_torch_knobs(parser: argparse.ArgumentParser, names=tuple(TORCH_KNOBS)) -> None:
@@ -60,10 +72,13 @@ def execution_config(args, quiet: bool):
     if args.backend != "pytorch":
         if given:
             verb = "applies" if len(given) == 1 else "apply"
-            raise ConfigError(f"{', '.join(given)} {verb} only to the PyTorch engine; drop "
-                              f"{'it' if len(given) == 1 else 'them'} or add --backend pytorch")
+            raise ConfigError(
+                f"{', '.join(given)} {verb} only to the PyTorch engine; drop "
+                f"{'it' if len(given) == 1 else 'them'} or add --backend pytorch"
+            )
         return None
-    values = {field: getattr(args, dest) for dest, field in EXECUTION_FIELDS.items()
-              if getattr(args, dest, None) is not None}
+    values = {
+        field: getattr(args, dest) for dest, field in EXECUTION_FIELDS.items() if getattr(args, dest, None) is not None
+    }
     values.setdefault("enable_progress_bar", not quiet)
     return PyTorchExecutionConfig(**values)

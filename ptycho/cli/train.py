@@ -29,13 +29,23 @@ def write_history(history: dict, out_dir: Path) -> None:
 
 
 def training_config(args, N: int) -> TrainingConfig:
-    model = ModelConfig(N=N, gridsize=args.gridsize, n_filters_scale=args.n_filters_scale,
-                        amp_activation=args.amp_activation)
-    return TrainingConfig(model=model, train_data_file=args.train_data, test_data_file=args.test_data,
-                          batch_size=args.batch_size, nepochs=args.epochs, n_groups=args.n_groups,
-                          nphotons=args.nphotons, neighbor_count=args.neighbor_count,
-                          subsample_seed=args.seed, output_dir=Path(args.output_dir), backend=args.backend,
-                          probe_trainable=args.probe_trainable)
+    model = ModelConfig(
+        N=N, gridsize=args.gridsize, n_filters_scale=args.n_filters_scale, amp_activation=args.amp_activation
+    )
+    return TrainingConfig(
+        model=model,
+        train_data_file=args.train_data,
+        test_data_file=args.test_data,
+        batch_size=args.batch_size,
+        nepochs=args.epochs,
+        n_groups=args.n_groups,
+        nphotons=args.nphotons,
+        neighbor_count=args.neighbor_count,
+        subsample_seed=args.seed,
+        output_dir=Path(args.output_dir),
+        backend=args.backend,
+        probe_trainable=args.probe_trainable,
+    )
 
 
 def run(args) -> int:
@@ -49,40 +59,52 @@ def run(args) -> int:
     config = training_config(args, train_raw.N)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results = train_cdi_model_with_backend(train_raw, test_raw, config, torch_execution_config=execution,
-                                           resume=bool(getattr(args, "resume", False)))
+    results = train_cdi_model_with_backend(
+        train_raw, test_raw, config, torch_execution_config=execution, resume=bool(getattr(args, "resume", False))
+    )
     archive = save_model_with_backend(results, out)
     if archive is None:  # a non-zero rank of a distributed run: rank 0 writes the outputs
         return 0
     write_history(results["history"], out)
     final = results["history"]["train_loss"][-1]
-    print(f"trained ({args.backend}) {len(results['history']['train_loss'])} epochs, final loss {final:.6g}; "
-          f"wrote {archive} and {out / 'history.csv'}")
+    print(
+        f"trained ({args.backend}) {len(results['history']['train_loss'])} epochs, final loss {final:.6g}; "
+        f"wrote {archive} and {out / 'history.csv'}"
+    )
     return 0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a model on an NPZ dataset",
-                       description="Train a PINN on an NPZ dataset and save OUTPUT_DIR/wts.h5.zip, "
-                                   "history.csv and history.json.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="train a model on an NPZ dataset",
+        description="Train a PINN on an NPZ dataset and save OUTPUT_DIR/wts.h5.zip, history.csv and history.json.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_backend(p)
     p.add_argument("--train-data", "--train_data_file", dest="train_data", required=True, help="training NPZ")
     p.add_argument("--test-data", "--test_data_file", dest="test_data", help="validation NPZ (optional)")
-    p.add_argument("--output-dir", "--output_dir", dest="output_dir", default="training_outputs",
-                   help="folder for the archive and history")
+    p.add_argument(
+        "--output-dir",
+        "--output_dir",
+        dest="output_dir",
+        default="training_outputs",
+        help="folder for the archive and history",
+    )
     p.add_argument("--epochs", "--nepochs", "--max_epochs", dest="epochs", type=int, default=50, help="epochs")
     p.add_argument("--n-groups", "--n_groups", dest="n_groups", type=int, default=512, help="groups to train on")
-    p.add_argument("--n_images", dest="n_groups", action=DeprecatedAlias, type=int, new="--n-groups",
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--n_images", dest="n_groups", action=DeprecatedAlias, type=int, new="--n-groups", help=argparse.SUPPRESS
+    )
     p.add_argument("--gridsize", type=int, default=1, help="group side; C = gridsize² patterns per group")
     p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=16, help="batch size")
     p.add_argument("--seed", type=int, default=0, help="seed for grouping, initial weights and shuffling")
     p.add_argument("--N", type=int, choices=SUPPORTED_N, default=None, help="pattern size (default: the data's)")
     p.add_argument("--n-filters-scale", type=int, default=2, help="width multiplier of the network")
     p.add_argument("--amp-activation", choices=AMP_ACTIVATIONS, default="sigmoid", help="amplitude activation")
-    p.add_argument("--nphotons", type=float, default=1e9,
-                   help="photons per pattern (the default means: measure it from the data)")
+    p.add_argument(
+        "--nphotons", type=float, default=1e9, help="photons per pattern (the default means: measure it from the data)"
+    )
     p.add_argument("--neighbor-count", type=int, default=4, help="neighbours K to draw groups from")
     p.add_argument("--probe-trainable", action="store_true", help="refine the probe during training")
     add_torch_knobs(p)

@@ -39,8 +39,9 @@ def _require_int(owner: str, name: str, value, minimum: int, allow_none: bool = 
         raise ConfigError(f"{owner}.{name}={value!r} must be an integer >= {minimum}.")
 
 
-def _require_number(owner: str, name: str, value, minimum: float, allow_none: bool = False,
-                    strict: bool = False) -> None:
+def _require_number(
+    owner: str, name: str, value, minimum: float, allow_none: bool = False, strict: bool = False
+) -> None:
     if value is None and allow_none:
         return
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -109,8 +110,11 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         if self.n_images is not None:
-            warnings.warn("TrainingConfig.n_images is deprecated; use n_groups (the value was copied to n_groups).",
-                          DeprecationWarning, stacklevel=3)
+            warnings.warn(
+                "TrainingConfig.n_images is deprecated; use n_groups (the value was copied to n_groups).",
+                DeprecationWarning,
+                stacklevel=3,
+            )
             self.n_groups = self.n_images
             self.n_images = None
         self.train_data_file = _as_path(self.train_data_file)
@@ -192,8 +196,10 @@ class PyTorchExecutionConfig:
         _require_int(owner, "accum_steps", self.accum_steps, 1)
         _require_int(owner, "checkpoint_save_top_k", self.checkpoint_save_top_k, -1)
         if not isinstance(self.checkpoint_monitor_metric, str) or not self.checkpoint_monitor_metric:
-            raise ConfigError(f"{owner}.checkpoint_monitor_metric={self.checkpoint_monitor_metric!r} "
-                              "must be a metric name such as 'val_loss'.")
+            raise ConfigError(
+                f"{owner}.checkpoint_monitor_metric={self.checkpoint_monitor_metric!r} "
+                "must be a metric name such as 'val_loss'."
+            )
         _require_choice(owner, "checkpoint_mode", self.checkpoint_mode, CHECKPOINT_MODES)
         _require_int(owner, "early_stop_patience", self.early_stop_patience, 1, allow_none=True)
         _require_choice(owner, "logger_backend", self.logger_backend, LOGGER_BACKENDS)
@@ -208,5 +214,6 @@ def validate_for_workflow(config: TrainingConfig | InferenceConfig) -> None:
     if model.N not in SUPPORTED_N:
         raise ConfigError(
             f"ModelConfig.N={model.N!r} is not a supported patch size; set config.model.N to one of "
-            f"{', '.join(map(str, SUPPORTED_N))} (it must match the diffraction pattern size) before starting.")
+            f"{', '.join(map(str, SUPPORTED_N))} (it must match the diffraction pattern size) before starting."
+        )
     _require_choice(type(config).__name__, "backend", config.backend, BACKENDS)

@@ -13,7 +13,20 @@ from ptycho.physics.operators import Illumination, PatchExtraction, Propagation,
 from ptycho.physics.stitching import canvas_for, stitch
 
 __all__ = [
-    "NLL_FLOOR", "Illumination", "PatchExtraction", "Propagation", "Translation", "as_probe_modes",
-    "canvas_for", "diffraction_amplitude", "enforce_overlap", "intensity_scale", "mean_photons",
-    "merge_group", "normalisation_factor", "poisson_nll", "split_group", "stitch",
+    "NLL_FLOOR",
+    "Illumination",
+    "PatchExtraction",
+    "Propagation",
+    "Translation",
+    "as_probe_modes",
+    "canvas_for",
+    "diffraction_amplitude",
+    "enforce_overlap",
+    "intensity_scale",
+    "mean_photons",
+    "merge_group",
+    "normalisation_factor",
+    "poisson_nll",
+    "split_group",
+    "stitch",
 ]

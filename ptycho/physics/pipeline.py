@@ -38,8 +38,16 @@ def object_patches(decoded: np.ndarray, offsets: np.ndarray, channels: int, obje
     return np.repeat(decoded, channels, axis=-1)
 
 
-def predicted_amplitude(decoded: np.ndarray, offsets: np.ndarray, probe: np.ndarray, *, channels: int,
-                        object_big: bool, probe_mask: bool = False, smoothing_sigma: float = 0.0) -> np.ndarray:
+def predicted_amplitude(
+    decoded: np.ndarray,
+    offsets: np.ndarray,
+    probe: np.ndarray,
+    *,
+    channels: int,
+    object_big: bool,
+    probe_mask: bool = False,
+    smoothing_sigma: float = 0.0,
+) -> np.ndarray:
     """Normalised far-field amplitude ``(B, N, N, C)`` of decoded patches (before the intensity scale)."""
     patches = object_patches(decoded, offsets, channels, object_big)
     P = effective_probe(probe, probe_mask, smoothing_sigma)

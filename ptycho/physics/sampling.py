@@ -59,8 +59,9 @@ def sample_windows(images: np.ndarray, top, left, shape: tuple[int, int]) -> np.
     return out
 
 
-def scatter_windows(windows: np.ndarray, top, left, shape: tuple[int, int], *, per_window: bool = False,
-                    chunk: int = 1024) -> np.ndarray:
+def scatter_windows(
+    windows: np.ndarray, top, left, shape: tuple[int, int], *, per_window: bool = False, chunk: int = 1024
+) -> np.ndarray:
     """Adjoint of :func:`sample_windows`: overlap-add windows into images, bilinearly.
 
     ``windows``: ``(B, h, w)``; ``top``/``left``: ``(B,)``. Returns the sum over windows as one ``(H, W)``
@@ -81,7 +82,7 @@ def scatter_windows(windows: np.ndarray, top, left, shape: tuple[int, int], *, p
     for start in range(0, B, chunk):
         sl = slice(start, min(start + chunk, B))
         values = windows[sl]
-        plane = (np.arange(sl.start, sl.stop) if per_window else np.zeros(sl.stop - sl.start, np.int64))
+        plane = np.arange(sl.start, sl.stop) if per_window else np.zeros(sl.stop - sl.start, np.int64)
         for ky, kx, weight in _corners(top[sl], left[sl]):
             rows = (ky[:, None] + rows0[None, :])[:, :, None]
             cols = (kx[:, None] + cols0[None, :])[:, None, :]

@@ -18,7 +18,7 @@ def central_region(patches: np.ndarray, M: int) -> np.ndarray:
     if not 0 < M <= N:
         raise ValueError(f"stitching window M={M} must be between 1 and the patch size N={N}")
     lo = N // 2 - M // 2
-    return patches[:, lo:lo + M, lo:lo + M]
+    return patches[:, lo : lo + M, lo : lo + M]
 
 
 def canvas_for(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tuple[int, int], np.ndarray]:
@@ -30,8 +30,14 @@ def canvas_for(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tuple[in
     return (int(height), int(width)), low
 
 
-def stitch(patches: np.ndarray, positions: np.ndarray, M: int, canvas_shape: tuple[int, int] | None = None,
-           origin=(0.0, 0.0), chunk: int = 2048) -> np.ndarray:
+def stitch(
+    patches: np.ndarray,
+    positions: np.ndarray,
+    M: int,
+    canvas_shape: tuple[int, int] | None = None,
+    origin=(0.0, 0.0),
+    chunk: int = 2048,
+) -> np.ndarray:
     """Stitch ``(B, N, N)`` patches centred at ``(B, 2)`` ``(x, y)`` positions into an ``(H, W)`` object.
 
     ``origin`` is the object coordinate of canvas pixel ``[0, 0]``; without ``canvas_shape`` the canvas
@@ -40,8 +46,9 @@ def stitch(patches: np.ndarray, positions: np.ndarray, M: int, canvas_shape: tup
     patches = np.asarray(patches)
     positions = np.asarray(positions, dtype=np.float64)
     if patches.ndim != 3 or positions.shape != (patches.shape[0], 2):
-        raise ValueError(f"stitch expects patches (B, N, N) and positions (B, 2); got {patches.shape} and "
-                         f"{positions.shape}")
+        raise ValueError(
+            f"stitch expects patches (B, N, N) and positions (B, 2); got {patches.shape} and {positions.shape}"
+        )
     if canvas_shape is None:
         canvas_shape, origin = canvas_for(positions, M)
     window = central_region(patches, M)

@@ -47,8 +47,9 @@ def random_positions(object_size: int, N: int, count: int, rng: np.random.Genera
     return rng.uniform(lo, hi, size=(count, 2))
 
 
-def make_scan(kind: str, object_size: int, N: int, step: float | None = None, count: int | None = None,
-              seed: int | None = 0) -> np.ndarray:
+def make_scan(
+    kind: str, object_size: int, N: int, step: float | None = None, count: int | None = None, seed: int | None = 0
+) -> np.ndarray:
     """One of :data:`SCANS`. ``step`` defaults to ``N/4``; ``count`` (random scans) to the grid's count."""
     step = float(step or N / 4)
     rng = np.random.default_rng(seed)

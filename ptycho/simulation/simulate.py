@@ -32,8 +32,14 @@ class SimulationSpec:
     seed: int = 0
 
 
-def simulate(obj: np.ndarray, probe: np.ndarray, positions: np.ndarray, nphotons: float,
-             rng: np.random.Generator, counts: bool = False) -> np.ndarray:
+def simulate(
+    obj: np.ndarray,
+    probe: np.ndarray,
+    positions: np.ndarray,
+    nphotons: float,
+    rng: np.random.Generator,
+    counts: bool = False,
+) -> np.ndarray:
     """Noisy patterns ``(n, N, N)``: sqrt of Poisson counts (float32), or the counts (int32) with ``counts``.
 
     The noiseless intensity is scaled so the mean total counts per pattern equal ``nphotons``.
@@ -58,13 +64,20 @@ def simulate_dataset(spec: SimulationSpec) -> tuple[Dataset, dict]:
     rng = np.random.default_rng(spec.seed)
     obj = make_object(spec.object_kind, spec.object_size, seed=spec.seed, image_path=spec.object_image)
     probe = make_probe(spec.probe_kind, spec.N, spec.probe_scale, path=spec.probe_file)
-    positions = make_scan(spec.scan_kind, spec.object_size, spec.N, spec.scan_step, spec.n_positions,
-                          seed=spec.seed + 1)
+    positions = make_scan(
+        spec.scan_kind, spec.object_size, spec.N, spec.scan_step, spec.n_positions, seed=spec.seed + 1
+    )
     if spec.n_positions is not None and spec.scan_kind != "random":
         positions = positions[: spec.n_positions]
     patterns = simulate(obj, probe, positions, spec.nphotons, rng, counts=spec.counts)
-    arrays = {"diffraction": patterns, "xcoords": positions[:, 0], "ycoords": positions[:, 1],
-              "xcoords_start": positions[:, 0], "ycoords_start": positions[:, 1],
-              "scan_index": np.zeros(len(positions), dtype=np.int64),
-              "objectGuess": obj.astype(np.complex64), "probeGuess": probe.astype(np.complex64)}
+    arrays = {
+        "diffraction": patterns,
+        "xcoords": positions[:, 0],
+        "ycoords": positions[:, 1],
+        "xcoords_start": positions[:, 0],
+        "ycoords_start": positions[:, 1],
+        "scan_index": np.zeros(len(positions), dtype=np.int64),
+        "objectGuess": obj.astype(np.complex64),
+        "probeGuess": probe.astype(np.complex64),
+    }
     return from_arrays(arrays, source="simulation"), arrays

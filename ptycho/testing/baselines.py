@@ -40,33 +40,49 @@ def load(path) -> Baselines | None:
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise BaselinesError(f"runtime baselines file {path} is corrupt ({exc}); restore it from git "
-                             "(git checkout -- <file>) or re-record with --record-runtime-baselines") from None
+        raise BaselinesError(
+            f"runtime baselines file {path} is corrupt ({exc}); restore it from git "
+            "(git checkout -- <file>) or re-record with --record-runtime-baselines"
+        ) from None
     if not isinstance(data, dict) or "format_version" not in data:
-        raise BaselinesError(f"runtime baselines file {path} has no format_version; re-record it with "
-                             "--record-runtime-baselines")
+        raise BaselinesError(
+            f"runtime baselines file {path} has no format_version; re-record it with --record-runtime-baselines"
+        )
     if data["format_version"] != FORMAT_VERSION:
         newer = isinstance(data["format_version"], int) and data["format_version"] > FORMAT_VERSION
         hint = "upgrade ptychopinn" if newer else "re-record it with --record-runtime-baselines"
-        raise BaselinesError(f"runtime baselines file {path} has format_version {data['format_version']!r}, this "
-                             f"version reads {FORMAT_VERSION}; {hint}")
+        raise BaselinesError(
+            f"runtime baselines file {path} has format_version {data['format_version']!r}, this "
+            f"version reads {FORMAT_VERSION}; {hint}"
+        )
     tests = data.get("tests")
     if not isinstance(tests, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in tests.values()):
-        raise BaselinesError(f"runtime baselines file {path}: 'tests' must map test ids to seconds >= 0; re-record "
-                             "it with --record-runtime-baselines")
-    return Baselines({k: float(v) for k, v in tests.items()}, data.get("machine", {}),
-                     data.get("calibration_score"), data.get("recorded_utc"))
+        raise BaselinesError(
+            f"runtime baselines file {path}: 'tests' must map test ids to seconds >= 0; re-record "
+            "it with --record-runtime-baselines"
+        )
+    return Baselines(
+        {k: float(v) for k, v in tests.items()},
+        data.get("machine", {}),
+        data.get("calibration_score"),
+        data.get("recorded_utc"),
+    )
 
 
-def record(path, measurements: dict[str, list[float]], machine: dict, score: float | None,
-           keep: Baselines | None = None) -> Baselines:
+def record(
+    path, measurements: dict[str, list[float]], machine: dict, score: float | None, keep: Baselines | None = None
+) -> Baselines:
     """Write the median of each test's measurements (keeping other recorded tests) atomically."""
     tests = dict(keep.tests) if keep else {}
     tests.update({nodeid: round(statistics.median(values), 4) for nodeid, values in measurements.items() if values})
-    baselines = Baselines(dict(sorted(tests.items())), machine, score,
-                          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    payload = {"format_version": FORMAT_VERSION, "recorded_utc": baselines.recorded_utc, "machine": machine,
-               "calibration_score": score, "tests": baselines.tests}
+    baselines = Baselines(dict(sorted(tests.items())), machine, score, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "recorded_utc": baselines.recorded_utc,
+        "machine": machine,
+        "calibration_score": score,
+        "tests": baselines.tests,
+    }
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2) + "\n")
     return baselines

@@ -36,9 +36,14 @@ class Budget:
 
 def from_baseline(seconds: float, factor: float = 1.0) -> Budget:
     b = seconds * factor
-    return Budget(b, min(b * PROFILE_WARN / PROFILE_BASELINE, PROFILE_WARN),
-                  min(b * PROFILE_CEILING / PROFILE_BASELINE, PROFILE_CEILING), b * PROFILE_FLOOR / PROFILE_BASELINE,
-                  "baseline", factor)
+    return Budget(
+        b,
+        min(b * PROFILE_WARN / PROFILE_BASELINE, PROFILE_WARN),
+        min(b * PROFILE_CEILING / PROFILE_BASELINE, PROFILE_CEILING),
+        b * PROFILE_FLOOR / PROFILE_BASELINE,
+        "baseline",
+        factor,
+    )
 
 
 def from_marker(kwargs: dict, factor: float = 1.0) -> Budget:
@@ -52,14 +57,23 @@ def from_marker(kwargs: dict, factor: float = 1.0) -> Budget:
     derived = from_baseline(baseline)
     values = {k: float(kwargs.get(k, getattr(derived, k))) for k in ("warn", "ceiling", "floor")}
     if not values["floor"] <= baseline <= values["warn"] <= values["ceiling"]:
-        raise ValueError(f"runtime_budget must satisfy floor <= baseline <= warn <= ceiling, got floor={values['floor']}, "
-                         f"baseline={baseline}, warn={values['warn']}, ceiling={values['ceiling']}")
-    return Budget(baseline * factor, values["warn"] * factor, values["ceiling"] * factor, values["floor"] * factor,
-                  "marker", factor)
+        raise ValueError(
+            f"runtime_budget must satisfy floor <= baseline <= warn <= ceiling, got floor={values['floor']}, "
+            f"baseline={baseline}, warn={values['warn']}, ceiling={values['ceiling']}"
+        )
+    return Budget(
+        baseline * factor,
+        values["warn"] * factor,
+        values["ceiling"] * factor,
+        values["floor"] * factor,
+        "marker",
+        factor,
+    )
 
 
-def default_budget(baseline=PROFILE_BASELINE, warn=PROFILE_WARN, ceiling=PROFILE_CEILING,
-                   floor=PROFILE_FLOOR) -> Budget:
+def default_budget(
+    baseline=PROFILE_BASELINE, warn=PROFILE_WARN, ceiling=PROFILE_CEILING, floor=PROFILE_FLOOR
+) -> Budget:
     return Budget(baseline, warn, ceiling, floor, "default")
 
 

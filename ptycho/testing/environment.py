@@ -8,8 +8,16 @@ import platform
 import sys
 
 PACKAGES = ("numpy", "tensorflow-cpu", "tensorflow", "keras", "torch", "lightning")
-ENV_VARS = ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-            "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OPENBLAS_CORETYPE", "PTYCHO_TIER")
+ENV_VARS = (
+    "CUDA_VISIBLE_DEVICES",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "OPENBLAS_CORETYPE",
+    "PTYCHO_TIER",
+)
 
 
 def _cpu_model() -> str:
@@ -39,11 +47,21 @@ def snapshot() -> dict:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions,
-            "cpu_count": os.cpu_count(), "cpu_model": _cpu_model(), "gpu": _gpu(),
-            "env": {k: os.environ.get(k) for k in ENV_VARS if k in os.environ}}
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "gpu": _gpu(),
+        "env": {k: os.environ.get(k) for k in ENV_VARS if k in os.environ},
+    }
 
 
 def machine_description() -> dict:
-    return {"platform": platform.platform(), "cpu_model": _cpu_model(), "cpu_count": os.cpu_count(),
-            "python": sys.version.split()[0]}
+    return {
+        "platform": platform.platform(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }

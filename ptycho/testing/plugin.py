@@ -114,59 +114,136 @@ def resolve_settings(config) -> Settings:
     only = _choice(config.getoption("ptycho_only_tier"), TIERS, "option --only-tier")
     if tier and only:
         raise pytest.UsageError("--tier and --only-tier exclude each other; choose one")
-    required, where = _layer(config, "ptycho_require_backends", "PTYCHO_REQUIRE_BACKENDS", "ptycho_require_backends",
-                              "--require-backends")
+    required, where = _layer(
+        config, "ptycho_require_backends", "PTYCHO_REQUIRE_BACKENDS", "ptycho_require_backends", "--require-backends"
+    )
     required = tuple(b.strip() for b in (required or "").split(",") if b.strip())
     for backend in required:
         _choice(backend, tuple(BACKENDS), where)
-    path, _ = _layer(config, "ptycho_runtime_baselines", "PTYCHO_RUNTIME_BASELINES", "ptycho_runtime_baselines",
-                     "--runtime-baselines")
-    defaults = budgets.default_budget(*(_number(config.getini(f"ptycho_runtime_default_{k}"), f"ini ptycho_runtime_default_{k}")
-                                        for k in ("baseline", "warn", "ceiling", "floor")))
+    path, _ = _layer(
+        config,
+        "ptycho_runtime_baselines",
+        "PTYCHO_RUNTIME_BASELINES",
+        "ptycho_runtime_baselines",
+        "--runtime-baselines",
+    )
+    defaults = budgets.default_budget(
+        *(
+            _number(config.getini(f"ptycho_runtime_default_{k}"), f"ini ptycho_runtime_default_{k}")
+            for k in ("baseline", "warn", "ceiling", "floor")
+        )
+    )
     changed = config.getoption("ptycho_changed_paths")
     report = config.getoption("ptycho_runtime_report")
     history = config.getoption("ptycho_runtime_history")
     calibrate = not config.getoption("ptycho_no_calibration") and not os.environ.get("PTYCHO_NO_RUNTIME_CALIBRATION")
-    return Settings(tier, only, config.getoption("ptycho_changed_since"), tuple(changed) if changed else None,
-                    required, Path(config.rootpath, path), bool(config.getoption("ptycho_record")), calibrate,
-                    bool(config.getoption("ptycho_strict_runtime")), Path(report) if report else None,
-                    Path(history) if history else None, not config.getoption("ptycho_no_checkpoint_validation"),
-                    defaults)
+    return Settings(
+        tier,
+        only,
+        config.getoption("ptycho_changed_since"),
+        tuple(changed) if changed else None,
+        required,
+        Path(config.rootpath, path),
+        bool(config.getoption("ptycho_record")),
+        calibrate,
+        bool(config.getoption("ptycho_strict_runtime")),
+        Path(report) if report else None,
+        Path(history) if history else None,
+        not config.getoption("ptycho_no_checkpoint_validation"),
+        defaults,
+    )
 
 
 # -- options ------------------------------------------------------------------------------------
 def pytest_addoption(parser):
     group = parser.getgroup("ptycho", "ptychopinn regression harness")
-    group.addoption("--tier", dest="ptycho_tier", default=None, metavar="TIER",
-                    help="run a tier and the ones below it: per_pr | nightly (+per_pr) | weekly (all)")
+    group.addoption(
+        "--tier",
+        dest="ptycho_tier",
+        default=None,
+        metavar="TIER",
+        help="run a tier and the ones below it: per_pr | nightly (+per_pr) | weekly (all)",
+    )
     group.addoption("--only-tier", dest="ptycho_only_tier", default=None, metavar="TIER", help="run one tier alone")
-    group.addoption("--changed-since", dest="ptycho_changed_since", default=None, metavar="REF",
-                    help="promote nightly tests whose declared paths changed since git REF into this run")
-    group.addoption("--changed-paths", dest="ptycho_changed_paths", nargs="+", default=None, metavar="PATH",
-                    help="like --changed-since, with the changed paths given directly")
-    group.addoption("--require-backends", dest="ptycho_require_backends", default=None, metavar="tf,torch",
-                    help="a missing backend is an error instead of a skip")
-    group.addoption("--runtime-baselines", dest="ptycho_runtime_baselines", default=None, metavar="PATH",
-                    help="recorded runtime baselines (JSON)")
-    group.addoption("--record-runtime-baselines", dest="ptycho_record", action="store_true",
-                    help="write the measured durations (median of repeats) into the baselines file")
-    group.addoption("--no-runtime-calibration", dest="ptycho_no_calibration", action="store_true",
-                    help="do not scale recorded budgets by this machine's speed")
-    group.addoption("--strict-runtime", dest="ptycho_strict_runtime", action="store_true",
-                    help="fail tests that finish below their floor (incomplete) instead of warning")
-    group.addoption("--runtime-report", dest="ptycho_runtime_report", default=None, metavar="PATH",
-                    help="write the per-test runtime report as JSON")
-    group.addoption("--runtime-history", dest="ptycho_runtime_history", default=None, metavar="PATH",
-                    help="append one line per session to a JSONL history (plot: ptycho harness plot)")
-    group.addoption("--no-checkpoint-validation", dest="ptycho_no_checkpoint_validation", action="store_true",
-                    help="do not validate the .ckpt files tests leave in tmp_path")
+    group.addoption(
+        "--changed-since",
+        dest="ptycho_changed_since",
+        default=None,
+        metavar="REF",
+        help="promote nightly tests whose declared paths changed since git REF into this run",
+    )
+    group.addoption(
+        "--changed-paths",
+        dest="ptycho_changed_paths",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="like --changed-since, with the changed paths given directly",
+    )
+    group.addoption(
+        "--require-backends",
+        dest="ptycho_require_backends",
+        default=None,
+        metavar="tf,torch",
+        help="a missing backend is an error instead of a skip",
+    )
+    group.addoption(
+        "--runtime-baselines",
+        dest="ptycho_runtime_baselines",
+        default=None,
+        metavar="PATH",
+        help="recorded runtime baselines (JSON)",
+    )
+    group.addoption(
+        "--record-runtime-baselines",
+        dest="ptycho_record",
+        action="store_true",
+        help="write the measured durations (median of repeats) into the baselines file",
+    )
+    group.addoption(
+        "--no-runtime-calibration",
+        dest="ptycho_no_calibration",
+        action="store_true",
+        help="do not scale recorded budgets by this machine's speed",
+    )
+    group.addoption(
+        "--strict-runtime",
+        dest="ptycho_strict_runtime",
+        action="store_true",
+        help="fail tests that finish below their floor (incomplete) instead of warning",
+    )
+    group.addoption(
+        "--runtime-report",
+        dest="ptycho_runtime_report",
+        default=None,
+        metavar="PATH",
+        help="write the per-test runtime report as JSON",
+    )
+    group.addoption(
+        "--runtime-history",
+        dest="ptycho_runtime_history",
+        default=None,
+        metavar="PATH",
+        help="append one line per session to a JSONL history (plot: ptycho harness plot)",
+    )
+    group.addoption(
+        "--no-checkpoint-validation",
+        dest="ptycho_no_checkpoint_validation",
+        action="store_true",
+        help="do not validate the .ckpt files tests leave in tmp_path",
+    )
     parser.addini("ptycho_tier", "default tier (empty: every tier)", default="")
     parser.addini("ptycho_require_backends", "backends that must be present (tf,torch)", default="")
     parser.addini("ptycho_runtime_baselines", "runtime baselines file", default="tests/runtime_baselines.json")
-    parser.addini("ptycho_backend_modules", "marker:module pairs that provide each backend",
-                  default="tf:tensorflow,torch:torch")
-    for key, value in (("baseline", budgets.PROFILE_BASELINE), ("warn", budgets.PROFILE_WARN),
-                       ("ceiling", budgets.PROFILE_CEILING), ("floor", budgets.PROFILE_FLOOR)):
+    parser.addini(
+        "ptycho_backend_modules", "marker:module pairs that provide each backend", default="tf:tensorflow,torch:torch"
+    )
+    for key, value in (
+        ("baseline", budgets.PROFILE_BASELINE),
+        ("warn", budgets.PROFILE_WARN),
+        ("ceiling", budgets.PROFILE_CEILING),
+        ("floor", budgets.PROFILE_FLOOR),
+    ):
         parser.addini(f"ptycho_runtime_default_{key}", f"default {key} seconds", default=str(value))
 
 
@@ -198,9 +275,11 @@ def pytest_configure(config):
     modules = backend_modules(config)
     missing = [b for b in settings.require_backends if not _importable(modules[b])]
     if missing:
-        raise pytest.UsageError(f"--require-backends {','.join(settings.require_backends)}: "
-                                f"{', '.join(modules[b] for b in missing)} cannot be imported; install "
-                                f"{' and '.join(modules[b] for b in missing)} (./run.sh test sets up everything)")
+        raise pytest.UsageError(
+            f"--require-backends {','.join(settings.require_backends)}: "
+            f"{', '.join(modules[b] for b in missing)} cannot be imported; install "
+            f"{' and '.join(modules[b] for b in missing)} (./run.sh test sets up everything)"
+        )
     try:
         recorded = baselines_io.load(settings.baselines_path)
     except baselines_io.BaselinesError as exc:
@@ -235,7 +314,10 @@ def _changed_paths(settings: Settings, rootpath: Path) -> tuple[str, ...]:
         return settings.changed_paths
     if settings.changed_since is None:
         return ()
-    commands = (["git", "diff", "--name-only", f"{settings.changed_since}...HEAD"], ["git", "diff", "--name-only", "HEAD"])
+    commands = (
+        ["git", "diff", "--name-only", f"{settings.changed_since}...HEAD"],
+        ["git", "diff", "--name-only", "HEAD"],
+    )
     paths = set()
     for cmd in commands:
         result = subprocess.run(cmd, cwd=rootpath, capture_output=True, text=True)
@@ -299,7 +381,12 @@ def pytest_collection_modifyitems(session, config, items):
         tier = tier_of(item)
         state.tier_counts[tier] = state.tier_counts.get(tier, 0) + 1
         selected = _selected(tier, settings)
-        if not selected and tier == "nightly" and changed and (settings.tier == "per_pr" or settings.only_tier == "per_pr"):
+        if (
+            not selected
+            and tier == "nightly"
+            and changed
+            and (settings.tier == "per_pr" or settings.only_tier == "per_pr")
+        ):
             reason = _promotion(item, changed)
             if reason:
                 state.promoted[item.nodeid] = reason
@@ -309,8 +396,11 @@ def pytest_collection_modifyitems(session, config, items):
             continue
         for marker, module in modules.items():
             if item.get_closest_marker(marker) and not _importable(module):
-                item.add_marker(pytest.mark.skip(reason=f"{module} is not installed (marker '{marker}'); "
-                                                        f"install it or run ./run.sh test"))
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"{module} is not installed (marker '{marker}'); install it or run ./run.sh test"
+                    )
+                )
         budget = budget_for(item, state)
         item.stash[budget_key] = budget
         if not item.get_closest_marker("timeout"):
@@ -328,8 +418,10 @@ def pytest_report_collectionfinish(config, start_path, items):
     lines = [f"ptycho harness: tier {ran}; collected {counts}; selected {len(items)}"]
     if state.score:
         recorded = state.baselines.calibration_score if state.baselines else None
-        lines.append(f"ptycho harness: machine score {state.score:.2f} (recorded {recorded or 'n/a'}), "
-                     f"budget factor {state.factor:.2f}")
+        lines.append(
+            f"ptycho harness: machine score {state.score:.2f} (recorded {recorded or 'n/a'}), "
+            f"budget factor {state.factor:.2f}"
+        )
     else:
         lines.append("ptycho harness: runtime calibration off (factor 1.00)")
     for nodeid, reason in state.promoted.items():
@@ -378,21 +470,32 @@ def pytest_runtest_makereport(item, call):
         if problem:
             report.outcome, report.longrepr = "failed", problem
     if call.when == "call" and report.failed and "Timeout" in str(report.longrepr):
-        report.longrepr = (f"{CEILING_MESSAGE} at {budget.ceiling:.1f} s (budget from {budget.source}: baseline "
-                           f"{budget.baseline:.1f} s, warn {budget.warn:.1f} s, factor {budget.factor:.2f}); "
-                           f"time went: setup {phases.get('setup', 0):.2f} s, call {call.duration:.2f} s "
-                           f"until stopped\n{report.longrepr}")
+        report.longrepr = (
+            f"{CEILING_MESSAGE} at {budget.ceiling:.1f} s (budget from {budget.source}: baseline "
+            f"{budget.baseline:.1f} s, warn {budget.warn:.1f} s, factor {budget.factor:.2f}); "
+            f"time went: setup {phases.get('setup', 0):.2f} s, call {call.duration:.2f} s "
+            f"until stopped\n{report.longrepr}"
+        )
     if call.when != "teardown":
         return
     total = sum(phases.values())
     status = budgets.verdict(total, budget)
-    record = {"nodeid": item.nodeid, "baseline_id": baseline_id(item), "tier": tier_of(item), "duration": round(total, 4),
-              "phases": {k: round(v, 4) for k, v in phases.items()}, "status": status, "budget": budget.as_dict()}
+    record = {
+        "nodeid": item.nodeid,
+        "baseline_id": baseline_id(item),
+        "tier": tier_of(item),
+        "duration": round(total, 4),
+        "phases": {k: round(v, 4) for k, v in phases.items()},
+        "status": status,
+        "budget": budget.as_dict(),
+    }
     report.user_properties.append((USER_PROPERTY, json.dumps(record)))
     if status == budgets.INCOMPLETE and state.settings.strict and report.passed:
         report.outcome = "failed"
-        report.longrepr = (f"{INCOMPLETE_MESSAGE}: {total:.2f} s < floor {budget.floor:.2f} s "
-                           f"(baseline {budget.baseline:.2f} s, factor {budget.factor:.2f})")
+        report.longrepr = (
+            f"{INCOMPLETE_MESSAGE}: {total:.2f} s < floor {budget.floor:.2f} s "
+            f"(baseline {budget.baseline:.2f} s, factor {budget.factor:.2f})"
+        )
 
 
 class _Recorder:
@@ -419,7 +522,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     records = list(state.records.values())
     breaches = [r for r in records if r["status"] in budgets.BREACHES]
     heavy = [r for r in records if r["duration"] > REPORT_THRESHOLD * r["budget"]["ceiling"] or r["status"] != "ok"]
-    heavy = [r for r in heavy if r["status"] != budgets.UNRECORDED or r["duration"] > REPORT_THRESHOLD * r["budget"]["ceiling"]]
+    heavy = [
+        r
+        for r in heavy
+        if r["status"] != budgets.UNRECORDED or r["duration"] > REPORT_THRESHOLD * r["budget"]["ceiling"]
+    ]
     tr = terminalreporter
     tr.section("ptycho runtime guardrails")
     tr.write_line(f"{len(records)} tests timed, factor {state.factor:.2f}; {len(breaches)} breach(es)")
@@ -428,22 +535,29 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for r in sorted(heavy, key=lambda r: -r["duration"]):
             b = r["budget"]
             label = "investigate" if r["status"] == budgets.WARN else r["status"]
-            tr.write_line(f"{label:<11} {r['duration']:>8.2f} {b['floor']:>7.2f} {b['baseline']:>7.2f} "
-                          f"{b['warn']:>7.2f} {b['ceiling']:>8.2f}  {r['nodeid']}")
+            tr.write_line(
+                f"{label:<11} {r['duration']:>8.2f} {b['floor']:>7.2f} {b['baseline']:>7.2f} "
+                f"{b['warn']:>7.2f} {b['ceiling']:>8.2f}  {r['nodeid']}"
+            )
     env = snapshot() if breaches else None
     if env:
         tr.write_line(f"environment at breach: {json.dumps(env)}")
     if state.settings.report_path:
-        _write_json(state.settings.report_path, {"factor": state.factor, "score": state.score, "tests": records,
-                                                  "environment": env})
+        _write_json(
+            state.settings.report_path,
+            {"factor": state.factor, "score": state.score, "tests": records, "environment": env},
+        )
         tr.write_line(f"runtime report: {state.settings.report_path}")
     if state.settings.history_path:
         _append_history(state.settings.history_path, records, state)
     if state.settings.record:
-        recorded = baselines_io.record(state.settings.baselines_path, state.durations, machine_description(),
-                                       state.score, keep=state.baselines)
-        tr.write_line(f"recorded {len(state.durations)} runtime baselines into {state.settings.baselines_path} "
-                      f"({len(recorded.tests)} in the file)")
+        recorded = baselines_io.record(
+            state.settings.baselines_path, state.durations, machine_description(), state.score, keep=state.baselines
+        )
+        tr.write_line(
+            f"recorded {len(state.durations)} runtime baselines into {state.settings.baselines_path} "
+            f"({len(recorded.tests)} in the file)"
+        )
 
 
 def _write_json(path: Path, payload) -> None:
@@ -454,9 +568,12 @@ def _write_json(path: Path, payload) -> None:
 
 
 def _append_history(path: Path, records: list, state: SessionState) -> None:
-    line = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "factor": state.factor,
-            "tests": {r["nodeid"]: r["duration"] for r in records},
-            "median": statistics.median([r["duration"] for r in records]) if records else None}
+    line = {
+        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "factor": state.factor,
+        "tests": {r["nodeid"]: r["duration"] for r in records},
+        "median": statistics.median([r["duration"] for r in records]) if records else None,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         handle.write(json.dumps(line) + "\n")

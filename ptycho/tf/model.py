@@ -36,8 +36,10 @@ class Decoder(keras.layers.Layer):
     def __init__(self, prefix: str, arch: Architecture, activation, **kwargs):
         super().__init__(name=prefix, **kwargs)
         self.arch, self.activation = arch, activation
-        self.blocks = [(_conv(f"{prefix}/block{i}/conv0", f), _conv(f"{prefix}/block{i}/conv1", f))
-                       for i, f in enumerate(arch.decoder_filters)]
+        self.blocks = [
+            (_conv(f"{prefix}/block{i}/conv0", f), _conv(f"{prefix}/block{i}/conv1", f))
+            for i, f in enumerate(arch.decoder_filters)
+        ]
         self.centre = _conv(f"{prefix}/centre", arch.output_channels)
         self.ring = _conv(f"{prefix}/ring", arch.output_channels) if arch.has_ring else None
         self.convs = {f"{prefix}/block{i}/conv{j}": pair[j] for i, pair in enumerate(self.blocks) for j in (0, 1)}
@@ -63,32 +65,55 @@ class Decoder(keras.layers.Layer):
 class PtychoPINN(keras.Model):
     """Encoder, amplitude and phase decoders, and the differentiable forward model."""
 
-    def __init__(self, arch: Architecture, probe: np.ndarray, intensity_scale: float, *,
-                 probe_trainable: bool = False, intensity_scale_trainable: bool = True,
-                 probe_mask: bool = False, gaussian_smoothing_sigma: float = 0.0, **kwargs):
+    def __init__(
+        self,
+        arch: Architecture,
+        probe: np.ndarray,
+        intensity_scale: float,
+        *,
+        probe_trainable: bool = False,
+        intensity_scale_trainable: bool = True,
+        probe_mask: bool = False,
+        gaussian_smoothing_sigma: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(name="ptycho_pinn", **kwargs)
         self.arch = arch
-        self.encoder_blocks = [(_conv(f"encoder/block{i}/conv0", f), _conv(f"encoder/block{i}/conv1", f))
-                               for i, f in enumerate(arch.encoder_filters)]
+        self.encoder_blocks = [
+            (_conv(f"encoder/block{i}/conv0", f), _conv(f"encoder/block{i}/conv1", f))
+            for i, f in enumerate(arch.encoder_filters)
+        ]
         self.decoder_amp = Decoder("decoder_amp", arch, AMP_ACTIVATIONS[arch.amp_activation])
         self.decoder_phase = Decoder("decoder_phase", arch, lambda t: math.pi * tf.tanh(t))
         probe = np.asarray(probe, np.complex64).reshape((-1, arch.N, arch.N))
-        self.log_scale = self.add_weight(name="log_scale", shape=(), trainable=intensity_scale_trainable,
-                                         initializer=keras.initializers.Constant(math.log(intensity_scale)))
-        self.probe_real = self.add_weight(name="probe_real", shape=probe.shape, trainable=probe_trainable,
-                                          initializer=keras.initializers.Constant(probe.real))
-        self.probe_imag = self.add_weight(name="probe_imag", shape=probe.shape, trainable=probe_trainable,
-                                          initializer=keras.initializers.Constant(probe.imag))
+        self.log_scale = self.add_weight(
+            name="log_scale",
+            shape=(),
+            trainable=intensity_scale_trainable,
+            initializer=keras.initializers.Constant(math.log(intensity_scale)),
+        )
+        self.probe_real = self.add_weight(
+            name="probe_real",
+            shape=probe.shape,
+            trainable=probe_trainable,
+            initializer=keras.initializers.Constant(probe.real),
+        )
+        self.probe_imag = self.add_weight(
+            name="probe_imag",
+            shape=probe.shape,
+            trainable=probe_trainable,
+            initializer=keras.initializers.Constant(probe.imag),
+        )
         self._support = tf.constant(probe_support_mask(arch.N)) if probe_mask else None
-        self._transfer = (tf.constant(gaussian_transfer(arch.N, gaussian_smoothing_sigma))
-                          if gaussian_smoothing_sigma > 0 else None)
+        self._transfer = (
+            tf.constant(gaussian_transfer(arch.N, gaussian_smoothing_sigma)) if gaussian_smoothing_sigma > 0 else None
+        )
         # build every weight now, so export/import work before the first call
         self([tf.zeros([1, arch.N, arch.N, arch.channels]), tf.zeros([1, 1, 2, arch.channels])])
 
     # -- pieces -------------------------------------------------------------------------------
     def probe(self):
-        return physics.effective_probe(tf.complex(self.probe_real, self.probe_imag), self._support,
-                                       self._transfer)
+        return physics.effective_probe(tf.complex(self.probe_real, self.probe_imag), self._support, self._transfer)
 
     def decode(self, x_scaled):
         """Scaled diffraction ``[B, N, N, C]`` -> complex decoded patches ``[B, N, N, C']``."""
@@ -102,8 +127,9 @@ class PtychoPINN(keras.Model):
 
     def physics(self, decoded, offsets):
         """Decoded patches ``[B, N, N, C']`` -> (illuminated object ``[B, C, N, N]``, intensity ``[B, C, N, N]``)."""
-        patches = physics.object_patches(tf.transpose(decoded, [0, 3, 1, 2]), tf.cast(offsets, tf.float32),
-                                         self.arch.channels, self.arch.object_big)
+        patches = physics.object_patches(
+            tf.transpose(decoded, [0, 3, 1, 2]), tf.cast(offsets, tf.float32), self.arch.channels, self.arch.object_big
+        )
         return patches, physics.farfield_intensity(self.probe(), patches)
 
     def call(self, inputs, training=False):
@@ -113,9 +139,13 @@ class PtychoPINN(keras.Model):
         scale = tf.exp(self.log_scale)
         pred_intensity = tf.transpose(intensity, [0, 2, 3, 1]) * scale**2
         q = self.arch.N // 4
-        trimmed = tf.transpose(patches, [0, 2, 3, 1])[:, q:q + self.arch.N // 2, q:q + self.arch.N // 2]
-        return {"trimmed_obj": trimmed, "pred_amp_scaled": tf.sqrt(pred_intensity),
-                "pred_intensity": pred_intensity, "object": decoded}
+        trimmed = tf.transpose(patches, [0, 2, 3, 1])[:, q : q + self.arch.N // 2, q : q + self.arch.N // 2]
+        return {
+            "trimmed_obj": trimmed,
+            "pred_amp_scaled": tf.sqrt(pred_intensity),
+            "pred_intensity": pred_intensity,
+            "object": decoded,
+        }
 
     # -- neutral weights ----------------------------------------------------------------------
     def _convs(self) -> dict:
@@ -139,8 +169,10 @@ class PtychoPINN(keras.Model):
         """Set every weight from a neutral mapping; a mismatch raises ``ValueError`` and changes nothing."""
         check_neutral_weights(weights, self.arch)
         if weights["probe/real"].shape != tuple(self.probe_real.shape):
-            raise ValueError(f"probe has {weights['probe/real'].shape[0]} modes, the model "
-                             f"{self.probe_real.shape[0]}; build the model with the archive's probe")
+            raise ValueError(
+                f"probe has {weights['probe/real'].shape[0]} modes, the model "
+                f"{self.probe_real.shape[0]}; build the model with the archive's probe"
+            )
         for name, conv in self._convs().items():
             conv.kernel.assign(weights[f"{name}/kernel"])
             conv.bias.assign(weights[f"{name}/bias"])
@@ -153,15 +185,27 @@ class PtychoPINN(keras.Model):
         return float(np.exp(self.log_scale.numpy()))
 
 
-def create_model(model_config, probe: np.ndarray, intensity_scale: float, *, probe_trainable: bool = False,
-                 intensity_scale_trainable: bool = True, seed: int | None = None) -> PtychoPINN:
+def create_model(
+    model_config,
+    probe: np.ndarray,
+    intensity_scale: float,
+    *,
+    probe_trainable: bool = False,
+    intensity_scale_trainable: bool = True,
+    seed: int | None = None,
+) -> PtychoPINN:
     """Build a fresh model for ``model_config`` (a ``ModelConfig``); nothing global is read or kept."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    return PtychoPINN(Architecture.from_model_config(model_config), probe, intensity_scale,
-                      probe_trainable=probe_trainable, intensity_scale_trainable=intensity_scale_trainable,
-                      probe_mask=model_config.probe_mask,
-                      gaussian_smoothing_sigma=model_config.gaussian_smoothing_sigma)
+    return PtychoPINN(
+        Architecture.from_model_config(model_config),
+        probe,
+        intensity_scale,
+        probe_trainable=probe_trainable,
+        intensity_scale_trainable=intensity_scale_trainable,
+        probe_mask=model_config.probe_mask,
+        gaussian_smoothing_sigma=model_config.gaussian_smoothing_sigma,
+    )
 
 
 class DiffractionToObject:
@@ -175,7 +219,7 @@ class DiffractionToObject:
 
     def predict(self, inputs, batch_size: int = 64, verbose: int = 0) -> np.ndarray:
         x = np.asarray(inputs[0] if isinstance(inputs, (list, tuple)) else inputs, np.float32)
-        parts = [self._decode(tf.constant(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+        parts = [self._decode(tf.constant(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0,) + x.shape[1:3] + (1,), np.complex64)
 
     __call__ = predict

@@ -58,7 +58,7 @@ def split_group(canvas, offsets, N: int):
     pad = N // 2
     tiled = tf.reshape(tf.repeat(canvas[:, None], C, axis=1), [-1, 2 * N, 2 * N])
     flat_offsets = tf.reshape(tf.transpose(offsets, [0, 2, 1]), [-1, 2])
-    moved = translate(tiled, -flat_offsets)[:, pad:pad + N, pad:pad + N]
+    moved = translate(tiled, -flat_offsets)[:, pad : pad + N, pad : pad + N]
     return tf.reshape(moved, [-1, C, N, N])
 
 

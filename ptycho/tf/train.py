@@ -20,7 +20,7 @@ def _y_trimmed(data: PtychoDataContainer, N: int) -> np.ndarray | None:
     if data.Y_I is None:
         return None
     q = N // 4
-    return data.Y[:, q:q + N // 2, q:q + N // 2]
+    return data.Y[:, q : q + N // 2, q : q + N // 2]
 
 
 def loss_terms(model: PtychoPINN, outputs: dict, x_scaled, counts, y_trimmed, config) -> dict:
@@ -29,9 +29,10 @@ def loss_terms(model: PtychoPINN, outputs: dict, x_scaled, counts, y_trimmed, co
     if config.model.model_type == "supervised":
         decoded = outputs["object"]
         q, h = model.arch.N // 4, model.arch.N // 2
-        dec = decoded[:, q:q + h, q:q + h]
-        terms["supervised"] = (tf.reduce_mean(tf.abs(tf.abs(dec) - tf.abs(y_trimmed)))
-                               + tf.reduce_mean(tf.abs(tf.math.angle(dec) - tf.math.angle(y_trimmed))))
+        dec = decoded[:, q : q + h, q : q + h]
+        terms["supervised"] = tf.reduce_mean(tf.abs(tf.abs(dec) - tf.abs(y_trimmed))) + tf.reduce_mean(
+            tf.abs(tf.math.angle(dec) - tf.math.angle(y_trimmed))
+        )
         return terms
     if config.nll_weight:
         terms["nll"] = config.nll_weight * poisson_nll(outputs["pred_intensity"], counts)
@@ -40,7 +41,9 @@ def loss_terms(model: PtychoPINN, outputs: dict, x_scaled, counts, y_trimmed, co
     if y_trimmed is not None and config.realspace_weight:
         terms["realspace"] = config.realspace_weight * tf.reduce_mean(tf.abs(outputs["trimmed_obj"] - y_trimmed) ** 2)
     if y_trimmed is not None and config.realspace_mae_weight:
-        terms["realspace_mae"] = config.realspace_mae_weight * tf.reduce_mean(tf.abs(outputs["trimmed_obj"] - y_trimmed))
+        terms["realspace_mae"] = config.realspace_mae_weight * tf.reduce_mean(
+            tf.abs(outputs["trimmed_obj"] - y_trimmed)
+        )
     return terms
 
 
@@ -54,8 +57,11 @@ class Trainer:
         self.needs_y = bool(needs_y)
         N, C = model.arch.N, model.arch.channels
         # one trace for every batch size (the last batch is smaller): tracing costs seconds per shape
-        signature = [tf.TensorSpec([None, N, N, C], tf.float32), tf.TensorSpec([None, 1, 2, C], tf.float32),
-                     tf.TensorSpec([None, None, None, None], tf.complex64)]
+        signature = [
+            tf.TensorSpec([None, N, N, C], tf.float32),
+            tf.TensorSpec([None, 1, 2, C], tf.float32),
+            tf.TensorSpec([None, None, None, None], tf.complex64),
+        ]
         self.train_step = tf.function(self._train_step, input_signature=signature)
         self.eval_step = tf.function(self._eval_step, input_signature=signature)
 
@@ -68,7 +74,7 @@ class Trainer:
         with tf.GradientTape() as tape:
             loss, _ = self._loss(x_scaled, offsets, y, True)
         variables = self.model.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
 
     def _eval_step(self, x_scaled, offsets, y):
@@ -78,7 +84,7 @@ class Trainer:
         y_all = _y_trimmed(data, self.model.arch.N) if self.needs_y else None
         bs = self.config.batch_size
         for i in range(0, len(order), bs):
-            idx = order[i:i + bs]
+            idx = order[i : i + bs]
             y = tf.constant(y_all[idx]) if y_all is not None else tf.zeros([len(idx), 1, 1, 1], tf.complex64)
             yield tf.constant(data.X[idx] * scale), tf.constant(data.local_offsets[idx]), y
 
@@ -89,11 +95,19 @@ class Trainer:
             sizes.append(len(x))
         return float(np.average(losses, weights=sizes))
 
-    def fit(self, train: PtychoDataContainer, test: PtychoDataContainer | None, scale: float, seed: int = 0,
-            epochs: int | None = None) -> dict:
+    def fit(
+        self,
+        train: PtychoDataContainer,
+        test: PtychoDataContainer | None,
+        scale: float,
+        seed: int = 0,
+        epochs: int | None = None,
+    ) -> dict:
         if self.needs_y and train.Y_I is None:
-            raise ConfigError("this loss (supervised or real-space weights) needs ground-truth patches, but the "
-                              "training data has no objectGuess; use model_type='pinn' with zero real-space weights")
+            raise ConfigError(
+                "this loss (supervised or real-space weights) needs ground-truth patches, but the "
+                "training data has no objectGuess; use model_type='pinn' with zero real-space weights"
+            )
         epochs = epochs or self.config.nepochs
         rng = np.random.default_rng(seed)
         history = {"train_loss": [], "val_loss": [], "epoch_seconds": []}

@@ -17,8 +17,10 @@ from ptycho.errors import ArchiveError, ConfigError
 
 log = logging.getLogger("ptycho.backend")
 
-TORCH_REQUIRED = ("PyTorch backend selected, but PyTorch cannot be used here ({reason}). "
-                  "Install PyTorch >= 2.2 with: pip install torch>=2.2 (or choose backend='tensorflow').")
+TORCH_REQUIRED = (
+    "PyTorch backend selected, but PyTorch cannot be used here ({reason}). "
+    "Install PyTorch >= 2.2 with: pip install torch>=2.2 (or choose backend='tensorflow')."
+)
 
 ENGINE_MODULES = {"tensorflow": "ptycho.workflows.components", "pytorch": "ptycho_torch.workflows.components"}
 
@@ -38,31 +40,46 @@ def engine(backend: str):
     except (ImportError, RuntimeError) as exc:
         if backend == "pytorch":
             raise RuntimeError(TORCH_REQUIRED.format(reason=f"{type(exc).__name__}: {exc}")) from exc
-        raise RuntimeError(f"TensorFlow backend selected, but TensorFlow cannot be imported ({exc}); "
-                           "install it with: pip install tensorflow-cpu (or choose backend='pytorch')") from exc
+        raise RuntimeError(
+            f"TensorFlow backend selected, but TensorFlow cannot be imported ({exc}); "
+            "install it with: pip install tensorflow-cpu (or choose backend='pytorch')"
+        ) from exc
 
 
 def _check_execution_config(backend: str, torch_execution_config) -> None:
     if torch_execution_config is None:
         return
     if backend != "pytorch":
-        raise ConfigError("a PyTorchExecutionConfig was given but backend='tensorflow'; the TensorFlow engine "
-                          "has no such settings: drop it or choose backend='pytorch'")
+        raise ConfigError(
+            "a PyTorchExecutionConfig was given but backend='tensorflow'; the TensorFlow engine "
+            "has no such settings: drop it or choose backend='pytorch'"
+        )
     if not isinstance(torch_execution_config, PyTorchExecutionConfig):
-        raise TypeError(f"torch_execution_config must be a PyTorchExecutionConfig, got "
-                        f"{type(torch_execution_config).__name__}")
+        raise TypeError(
+            f"torch_execution_config must be a PyTorchExecutionConfig, got {type(torch_execution_config).__name__}"
+        )
 
 
-def run_cdi_example_with_backend(train_data, test_data, config, flip_x=False, flip_y=False, transpose=False,
-                                 M=20, do_stitching=False, torch_execution_config=None):
+def run_cdi_example_with_backend(
+    train_data,
+    test_data,
+    config,
+    flip_x=False,
+    flip_y=False,
+    transpose=False,
+    M=20,
+    do_stitching=False,
+    torch_execution_config=None,
+):
     """Train and (with ``do_stitching``) reconstruct on the chosen engine: ``(amplitude, phase, results)``."""
     backend = _sync_and_validate(config)
     _check_execution_config(backend, torch_execution_config)
     module = engine(backend)
     kwargs = {"execution_config": torch_execution_config} if backend == "pytorch" else {}
     runner = module.run_cdi_example_torch if backend == "pytorch" else module.run_cdi_example
-    amplitude, phase, results = runner(train_data, test_data, config, flip_x, flip_y, transpose, M,
-                                       do_stitching, **kwargs)
+    amplitude, phase, results = runner(
+        train_data, test_data, config, flip_x, flip_y, transpose, M, do_stitching, **kwargs
+    )
     results["backend"] = backend
     return amplitude, phase, results
 
@@ -75,8 +92,9 @@ def train_cdi_model_with_backend(train_data, test_data, config, torch_execution_
         raise ConfigError("resuming from a checkpoint is a PyTorch-engine feature; choose backend='pytorch'")
     module = engine(backend)
     if backend == "pytorch":
-        results = module.train_cdi_model_torch(train_data, test_data, config,
-                                               execution_config=torch_execution_config, resume=resume)
+        results = module.train_cdi_model_torch(
+            train_data, test_data, config, execution_config=torch_execution_config, resume=resume
+        )
     else:
         results = module.train_cdi_model(train_data, test_data, config)
     results["backend"] = backend

@@ -39,8 +39,13 @@ def create_ptycho_data_container(data, config) -> PtychoDataContainer:
         data = data.subset(np.sort(rng.choice(len(data), config.n_subsample, replace=False)))
     n_groups = config.n_groups if config.n_groups is not None else len(data)
     grouped = data.generate_grouped_data(
-        config.model.N, K=config.neighbor_count, nsamples=n_groups, seed=seed,
-        sequential_sampling=getattr(config, "sequential_sampling", False), gridsize=config.model.gridsize)
+        config.model.N,
+        K=config.neighbor_count,
+        nsamples=n_groups,
+        seed=seed,
+        sequential_sampling=getattr(config, "sequential_sampling", False),
+        gridsize=config.model.gridsize,
+    )
     return loader.load(lambda: grouped, data.probeGuess)
 
 
@@ -66,8 +71,14 @@ def patch_positions(data: PtychoDataContainer, channels: int) -> np.ndarray:
     return data.positions.astype(np.float64)
 
 
-def stitch_patches(patches: np.ndarray, data: PtychoDataContainer, M: int = 20, flip_x: bool = False,
-                   flip_y: bool = False, transpose: bool = False) -> np.ndarray:
+def stitch_patches(
+    patches: np.ndarray,
+    data: PtychoDataContainer,
+    M: int = 20,
+    flip_x: bool = False,
+    flip_y: bool = False,
+    transpose: bool = False,
+) -> np.ndarray:
     """Stitch ``(B, N, N, C')`` decoded patches into one complex object.
 
     Without flips, and when the data carry a ground truth, the canvas is the ground truth's frame (so
@@ -102,8 +113,10 @@ def save_outputs(amplitude, phase, results, output_prefix) -> dict[str, Path]:
     backend = results.get("backend", "") if isinstance(results, dict) else ""
     tag = f" ({backend})" if backend else ""
     return {
-        "amplitude": plot_image(amplitude, out / "reconstructed_amplitude.png", f"reconstructed amplitude{tag}",
-                                "gray", "amplitude (a.u.)"),
-        "phase": plot_image(phase, out / "reconstructed_phase.png", f"reconstructed phase{tag}", "viridis",
-                            "phase (rad)"),
+        "amplitude": plot_image(
+            amplitude, out / "reconstructed_amplitude.png", f"reconstructed amplitude{tag}", "gray", "amplitude (a.u.)"
+        ),
+        "phase": plot_image(
+            phase, out / "reconstructed_phase.png", f"reconstructed phase{tag}", "viridis", "phase (rad)"
+        ),
     }

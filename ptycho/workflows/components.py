@@ -21,8 +21,14 @@ from ptycho.workflows.common import (
 
 log = logging.getLogger("ptycho.workflows")
 
-__all__ = ["create_ptycho_data_container", "train_cdi_model", "run_cdi_example", "reassemble_cdi_image",
-           "load_inference_bundle", "save_outputs"]
+__all__ = [
+    "create_ptycho_data_container",
+    "train_cdi_model",
+    "run_cdi_example",
+    "reassemble_cdi_image",
+    "load_inference_bundle",
+    "save_outputs",
+]
 
 
 def train_cdi_model(train_data, test_data, config, seed: int = 0) -> dict:
@@ -36,17 +42,35 @@ def train_cdi_model(train_data, test_data, config, seed: int = 0) -> dict:
     test = None if test_data is None else create_ptycho_data_container(test_data, config)
     probe = set_probe_guess(train.X, train.probe)
     scale = initial_intensity_scale(config, train)
-    model = create_model(config.model, probe, scale, probe_trainable=config.probe_trainable,
-                         intensity_scale_trainable=config.intensity_scale_trainable, seed=seed)
-    log.info("[tensorflow] training on %d groups of %d patterns (N=%d) for %d epochs", len(train),
-             config.model.gridsize**2, config.model.N, config.nepochs)
+    model = create_model(
+        config.model,
+        probe,
+        scale,
+        probe_trainable=config.probe_trainable,
+        intensity_scale_trainable=config.intensity_scale_trainable,
+        seed=seed,
+    )
+    log.info(
+        "[tensorflow] training on %d groups of %d patterns (N=%d) for %d epochs",
+        len(train),
+        config.model.gridsize**2,
+        config.model.N,
+        config.nepochs,
+    )
     history = Trainer(model, config).fit(train, test, scale, seed=seed)
     params.set("intensity_scale", model.intensity_scale)
     snapshot = params.params()
     model_manager.remember(model, snapshot)
-    return {"history": history, "model_instance": model, "params": snapshot, "diffraction_to_obj": DiffractionToObject(model),
-            "train_container": train, "test_container": test, "intensity_scale": model.intensity_scale,
-            "backend": "tensorflow"}
+    return {
+        "history": history,
+        "model_instance": model,
+        "params": snapshot,
+        "diffraction_to_obj": DiffractionToObject(model),
+        "train_container": train,
+        "test_container": test,
+        "intensity_scale": model.intensity_scale,
+        "backend": "tensorflow",
+    }
 
 
 def predict_patches(diffraction_to_obj, data, intensity_scale: float, batch_size: int = 64) -> np.ndarray:
@@ -54,8 +78,7 @@ def predict_patches(diffraction_to_obj, data, intensity_scale: float, batch_size
     return diffraction_to_obj.predict([data.X * intensity_scale, data.local_offsets], batch_size=batch_size)
 
 
-def reassemble_cdi_image(test_data, config, flip_x=False, flip_y=False, transpose=False, M=20,
-                         diffraction_to_obj=None):
+def reassemble_cdi_image(test_data, config, flip_x=False, flip_y=False, transpose=False, M=20, diffraction_to_obj=None):
     """Predict and stitch ``test_data``; returns ``(stitched complex object, decoded patches)``."""
     data = create_ptycho_data_container(test_data, config)
     if diffraction_to_obj is None:
@@ -68,14 +91,16 @@ def reassemble_cdi_image(test_data, config, flip_x=False, flip_y=False, transpos
     return stitch_patches(patches, data, M, flip_x, flip_y, transpose), patches
 
 
-def run_cdi_example(train_data, test_data, config, flip_x=False, flip_y=False, transpose=False, M=20,
-                    do_stitching=False):
+def run_cdi_example(
+    train_data, test_data, config, flip_x=False, flip_y=False, transpose=False, M=20, do_stitching=False
+):
     """Train, then (with ``do_stitching`` and test data) reconstruct: ``(amplitude|None, phase|None, results)``."""
     results = train_cdi_model(train_data, test_data, config)
     amplitude = phase = None
     if do_stitching and test_data is not None:
-        stitched, patches = reassemble_cdi_image(results["test_container"], config, flip_x, flip_y, transpose, M,
-                                                 results["diffraction_to_obj"])
+        stitched, patches = reassemble_cdi_image(
+            results["test_container"], config, flip_x, flip_y, transpose, M, results["diffraction_to_obj"]
+        )
         amplitude, phase = np.abs(stitched), np.angle(stitched)
         results.update(reconstructed_obj=patches, stitched_obj=stitched)
     return amplitude, phase, results

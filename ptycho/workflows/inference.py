@@ -32,8 +32,9 @@ class Reconstruction:
         return self.patches.shape[0] * self.data.X.shape[-1] / max(self.seconds, 1e-9)
 
 
-def reconstruct(model, saved: dict, raw: RawData, n_groups: int | None = None, M: int = 20,
-                batch_size: int = 64) -> Reconstruction:
+def reconstruct(
+    model, saved: dict, raw: RawData, n_groups: int | None = None, M: int = 20, batch_size: int = 64
+) -> Reconstruction:
     """Predict every group of ``raw`` with ``model`` (``.predict([X·scale, offsets])``) and stitch."""
     model_config = model_config_from_params(saved)
     config = InferenceConfig(model=model_config, n_groups=n_groups, subsample_seed=0)
@@ -55,7 +56,7 @@ def score(obj: np.ndarray, truth: np.ndarray, data, M: int) -> dict:
     margin = M // 2
     rows, cols = np.nonzero(covered)
     inner[:] = False
-    inner[rows.min() + margin:rows.max() - margin + 1, cols.min() + margin:cols.max() - margin + 1] = True
+    inner[rows.min() + margin : rows.max() - margin + 1, cols.min() + margin : cols.max() - margin + 1] = True
     return metrics.compare(obj, truth, mask=inner & covered)
 
 
