@@ -39,10 +39,14 @@ def model_from_weights(saved: dict, weights: dict):
     return model.eval()
 
 
-def load(model_dir, backend: str = BACKEND):
+def load(model_dir, backend: str = BACKEND, convert_other_backend: bool = False):
     """``(PtychoPINN, params)`` from an archive; syncs the trained ``intensity_scale`` into the legacy dict."""
     archive = read_archive(model_dir)
-    require_backend(archive, backend)
+    if convert_other_backend and archive.backend != backend:
+        log.warning("%s was written by the %r backend; converting it for the %r backend through the neutral "
+                    "weights", archive.source, archive.backend, backend)
+    else:
+        require_backend(archive, backend)
     model = model_from_weights(archive.params, archive.neutral_weights())
     params.cfg.update({k: v for k, v in archive.params.items() if k != "probe_modes"})
     params.set("intensity_scale", model.intensity_scale)

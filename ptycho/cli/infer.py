@@ -76,7 +76,9 @@ def run(args) -> int:
     raw = RawData(read_npz(args.data))
     result = infer_with_backend(Path(args.model), raw, args.backend, args.n_groups, args.M)
     out = Path(args.output_dir)
-    files = write_outputs(result, out, args.backend)
+    history_file = Path(args.model) / "history.json"
+    history = json.loads(history_file.read_text()) if history_file.is_file() else None
+    files = write_outputs(result, out, args.backend, history)
     consistency = consistency_of(result, raw, args.M)
     with atomic_path(out / "consistency.json") as tmp:
         tmp.write_text(json.dumps(consistency, indent=2))

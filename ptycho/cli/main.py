@@ -9,13 +9,13 @@ import sys
 import traceback
 
 from ptycho import __version__
-from ptycho.cli import demo, infer, simulate, train
-from ptycho.errors import ConfigError
+from ptycho.cli import demo, evaluate, harness, infer, inspect_cmd, simulate, train
+from ptycho.errors import ConfigError, PtychoError
 
-COMMANDS = (simulate, train, infer, demo)
+COMMANDS = (simulate, train, infer, evaluate, inspect_cmd, demo, harness)
 
 # Errors a user can cause; anything else is a bug and keeps its traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError)
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError, PtychoError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -108,11 +108,11 @@ def save_model_with_backend(results: dict, out_dir):
 
 def load_inference_bundle_with_backend(bundle_dir, config):
     """``(model, params)`` for the chosen backend; an archive of the other engine is converted through the
-    neutral weights where that engine supports it, else refused with both backends named."""
+    neutral weights (and the log says so)."""
     backend = _sync_and_validate(config)
     archive = read_archive(bundle_dir)
     module = engine(backend)
     if archive.backend not in BACKENDS:
         raise ArchiveError(f"{archive.source}: unknown backend {archive.backend!r} in the manifest")
     loader = module.load_inference_bundle_torch if backend == "pytorch" else module.load_inference_bundle
-    return loader(bundle_dir)
+    return loader(bundle_dir, convert_other_backend=True)

@@ -99,12 +99,6 @@ def stitch_patches(
     return stitch(flat, positions, M, canvas_shape=shape, origin=origin)
 
 
-def covered_mask(data: PtychoDataContainer, shape, M: int) -> np.ndarray:
-    """Pixels of a canvas of ``shape`` (ground-truth frame) that some stitched ``M × M`` window covers."""
-    positions = data.positions.astype(np.float64)
-    return stitch(np.ones((len(positions), M, M)), positions, M, canvas_shape=shape).real > 0.5
-
-
 def save_outputs(amplitude, phase, results, output_prefix) -> dict[str, Path]:
     """Write ``reconstructed_amplitude.png`` and ``reconstructed_phase.png`` into ``output_prefix``."""
     from ptycho.plotting import plot_image

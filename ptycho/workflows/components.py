@@ -111,10 +111,10 @@ def save_model(results: dict, out_dir):
     return model_manager.save_model(results["model_instance"], out_dir, results["params"])
 
 
-def load_inference_bundle(model_dir):
+def load_inference_bundle(model_dir, convert_other_backend: bool = False):
     """``(model, params)`` from a folder holding ``wts.h5.zip`` or its extracted contents; the model has
     ``.predict([X * intensity_scale, local_offsets])``. Sets the trained ``intensity_scale`` in the legacy dict."""
     from ptycho.tf.model import DiffractionToObject
 
-    model, saved = model_manager.load(model_dir)
+    model, saved = model_manager.load(model_dir, convert_other_backend=convert_other_backend)
     return DiffractionToObject(model), saved

@@ -12,7 +12,8 @@ from ptycho import metrics
 from ptycho.config.config import InferenceConfig
 from ptycho.model_manager import model_config_from_params
 from ptycho.raw_data import RawData
-from ptycho.workflows.common import covered_mask, create_ptycho_data_container, stitch_patches
+from ptycho.physics import stitch
+from ptycho.workflows.common import create_ptycho_data_container, stitch_patches
 
 log = logging.getLogger("ptycho.inference")
 
@@ -49,15 +50,19 @@ def reconstruct(
     return result
 
 
+def inner_region(positions: np.ndarray, shape, M: int) -> np.ndarray:
+    """Pixels covered by the stitched ``M × M`` windows, away from the scan's outermost half-window."""
+    covered = stitch(np.ones((len(positions), M, M)), positions.astype(np.float64), M, canvas_shape=shape).real > 0.5
+    rows, cols = np.nonzero(covered)
+    inner = np.zeros_like(covered)
+    margin = M // 2
+    inner[rows.min() + margin : rows.max() - margin + 1, cols.min() + margin : cols.max() - margin + 1] = True
+    return inner & covered
+
+
 def score(obj: np.ndarray, truth: np.ndarray, data, M: int) -> dict:
     """``ptycho.metrics.compare`` over the scanned region, away from its outermost half-window."""
-    covered = covered_mask(data, truth.shape, M)
-    inner = covered.copy()
-    margin = M // 2
-    rows, cols = np.nonzero(covered)
-    inner[:] = False
-    inner[rows.min() + margin : rows.max() - margin + 1, cols.min() + margin : cols.max() - margin + 1] = True
-    return metrics.compare(obj, truth, mask=inner & covered)
+    return metrics.compare(obj, truth, mask=inner_region(data.positions, truth.shape, M))
 
 
 def infer_with_backend(bundle_dir, raw: RawData, backend: str, n_groups: int | None = None, M: int = 20):

@@ -191,7 +191,7 @@ def save_model(results: dict, out_dir):
     return model_manager.save_model(results["model_instance"], out_dir, results["params"], results["checkpoint"])
 
 
-def load_inference_bundle_torch(model_dir):
+def load_inference_bundle_torch(model_dir, convert_other_backend: bool = False):
     """``(model, params)``; the model has ``.predict([X * intensity_scale, local_offsets])``."""
-    model, saved = model_manager.load(model_dir)
+    model, saved = model_manager.load(model_dir, convert_other_backend=convert_other_backend)
     return DiffractionToObject(model), saved

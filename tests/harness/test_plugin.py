@@ -223,3 +223,22 @@ def test_bad_tier_names_the_source(project, monkeypatch):
     monkeypatch.setenv("PTYCHO_TIER", "daily")
     result = project.runpytest_subprocess()
     result.stderr.fnmatch_lines(["*environment PTYCHO_TIER: 'daily' is not one of*"])
+
+
+def test_history_appends_and_plots(project):
+    import subprocess
+    import sys
+
+    project.makepyfile(test_h2="def test_a(): pass\ndef test_b(): pass")
+    history = project.path / "hist.jsonl"
+    for _ in range(2):
+        project.runpytest_subprocess(f"--runtime-history={history}")
+    lines = history.read_text().splitlines()
+    assert len(lines) == 2 and set(json.loads(lines[0])["tests"]) == {"test_h2.py::test_a", "test_h2.py::test_b"}
+    png = project.path / "h.png"
+    result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "harness", "plot", str(history), "-o", str(png)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    from ptycho.testing.checkpoints import assert_png_artifact
+
+    assert_png_artifact(png)

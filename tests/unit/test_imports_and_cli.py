@@ -62,3 +62,29 @@ def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
 def test_help_lists_commands():
     result = ptycho("--help")
     assert result.returncode == 0 and "simulate" in result.stdout and "demo" in result.stdout
+
+
+def test_inspect_and_evaluate(tmp_path):
+    data = tmp_path / "d.npz"
+    assert ptycho("simulate", "-o", str(data), "--object-size", "128", "--no-plot").returncode == 0
+    shown = ptycho("inspect", str(data))
+    assert shown.returncode == 0 and "valid under the data contract" in shown.stdout
+    truth = read_npz(data)
+    recon = tmp_path / "reconstruction.npz"
+    np.savez(recon, object=truth.objectGuess * 2 * np.exp(0.5j),
+             positions=np.stack([truth.xcoords, truth.ycoords], axis=1))
+    evaluated = ptycho("evaluate", "--reconstruction", str(recon), "--truth", str(data), "--output",
+                       str(tmp_path / "m.json"), "--plot", str(tmp_path / "c.png"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["amplitude"]["ssim"] > 0.99 and metrics["phase"]["ssim"] > 0.99
+    assert (tmp_path / "c.png").stat().st_size > 10_000
+
+
+def test_inspect_refuses_invalid_files(tmp_path):
+    junk = tmp_path / "wts.h5.zip"
+    junk.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    bad = ptycho("inspect", str(junk))
+    assert bad.returncode == 1 and "no manifest.json" in bad.stderr
+    missing = ptycho("inspect", str(tmp_path / "nothing.npz"))
+    assert missing.returncode == 1 and "nothing to inspect at" in missing.stderr

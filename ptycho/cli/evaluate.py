@@ -1,0 +1,60 @@
+"""``ptycho evaluate``: metrics of a reconstruction against a ground truth (registration and phase alignment
+of :mod:`ptycho.metrics`), as JSON and a comparison figure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ptycho import metrics
+from ptycho.atomic import atomic_path
+from ptycho.data_contract import read_npz
+from ptycho.errors import DataContractError
+
+
+def _reconstruction(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    if not path.is_file():
+        raise FileNotFoundError(f"reconstruction not found: {path}")
+    with np.load(path, allow_pickle=False) as npz:
+        if "object" not in npz.files:
+            raise DataContractError(f"{path}: no 'object' array (found {npz.files}); give the reconstruction.npz "
+                                    "that ptycho infer writes")
+        return npz["object"], (npz["positions"] if "positions" in npz.files else None)
+
+
+def run(args) -> int:
+    from ptycho.plotting import plot_comparison
+    from ptycho.workflows.inference import inner_region
+
+    obj, positions = _reconstruction(Path(args.reconstruction))
+    truth = read_npz(args.truth).objectGuess
+    if truth is None:
+        raise DataContractError(f"{args.truth}: no 'objectGuess' ground truth to evaluate against")
+    if obj.shape != truth.shape:
+        raise DataContractError(f"reconstruction {obj.shape} and ground truth {truth.shape} differ in shape; "
+                                "reconstruct with the ground truth's NPZ so both share one frame")
+    mask = inner_region(positions, truth.shape, args.M) if positions is not None else np.abs(obj) > 0
+    result = metrics.compare(obj, truth, mask=mask)
+    text = json.dumps(result, indent=2)
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(text)
+    if args.plot:
+        aligned = obj * np.exp(-1j * np.angle(np.vdot(truth, obj)))
+        plot_comparison(truth, aligned, args.plot, "ground truth | reconstruction | error")
+    print(text)
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="metrics of a reconstruction against a ground truth",
+                       description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--reconstruction", required=True, help="reconstruction.npz written by ptycho infer")
+    p.add_argument("--truth", required=True, help="NPZ holding the ground-truth objectGuess")
+    p.add_argument("--M", type=int, default=20, help="stitching window used for the reconstruction")
+    p.add_argument("--output", help="write the metrics as JSON here")
+    p.add_argument("--plot", help="write a comparison figure (PNG) here")
+    p.set_defaults(run=run)

@@ -1,0 +1,41 @@
+"""Weekly: a model written by one engine reconstructs identically in the other (through neutral weights)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ptycho.data_contract import write_npz
+from ptycho.simulation import SimulationSpec, simulate_dataset
+
+pytestmark = [pytest.mark.weekly, pytest.mark.tf, pytest.mark.torch]
+OTHER = {"tensorflow": "pytorch", "pytorch": "tensorflow"}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    _, arrays = simulate_dataset(SimulationSpec(N=64, object_size=112, scan_step=10, seed=9))
+    return write_npz(tmp_path_factory.mktemp("mm") / "d.npz", arrays)
+
+
+def ptycho(*args):
+    result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.parametrize("writer", ["tensorflow", "pytorch"])
+def test_archive_of_one_engine_reconstructs_identically_in_the_other(writer, dataset, tmp_path):
+    model = tmp_path / "model"
+    ptycho("--quiet", "train", "--backend", writer, "--train-data", str(dataset), "--output-dir", str(model),
+           "--epochs", "1", "--n-groups", "8", "--gridsize", "2", "--batch-size", "4", "--n-filters-scale", "1")
+    ptycho("--quiet", "infer", "--backend", writer, "--model", str(model), "--data", str(dataset), "--output-dir",
+           str(tmp_path / "own"))
+    reader = OTHER[writer]
+    converted = ptycho("infer", "--backend", reader, "--model", str(model), "--data", str(dataset), "--output-dir",
+                       str(tmp_path / "other"))
+    assert f"was written by the '{writer}' backend; converting it for the '{reader}' backend" in converted.stderr
+    with np.load(tmp_path / "own" / "reconstruction.npz") as a, np.load(tmp_path / "other" / "reconstruction.npz") as b:
+        own, other = a["patches"], b["patches"]
+    assert np.max(np.abs(own - other)) / np.max(np.abs(own)) <= 1e-5
