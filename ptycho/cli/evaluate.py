@@ -20,8 +20,9 @@ def _reconstruction(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise FileNotFoundError(f"reconstruction not found: {path}")
     with np.load(path, allow_pickle=False) as npz:
         if "object" not in npz.files:
-            raise DataContractError(f"{path}: no 'object' array (found {npz.files}); give the reconstruction.npz "
-                                    "that ptycho infer writes")
+            raise DataContractError(
+                f"{path}: no 'object' array (found {npz.files}); give the reconstruction.npz that ptycho infer writes"
+            )
         return npz["object"], (npz["positions"] if "positions" in npz.files else None)
 
 
@@ -34,8 +35,10 @@ def run(args) -> int:
     if truth is None:
         raise DataContractError(f"{args.truth}: no 'objectGuess' ground truth to evaluate against")
     if obj.shape != truth.shape:
-        raise DataContractError(f"reconstruction {obj.shape} and ground truth {truth.shape} differ in shape; "
-                                "reconstruct with the ground truth's NPZ so both share one frame")
+        raise DataContractError(
+            f"reconstruction {obj.shape} and ground truth {truth.shape} differ in shape; "
+            "reconstruct with the ground truth's NPZ so both share one frame"
+        )
     mask = inner_region(positions, truth.shape, args.M) if positions is not None else np.abs(obj) > 0
     result = metrics.compare(obj, truth, mask=mask)
     text = json.dumps(result, indent=2)
@@ -50,8 +53,12 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="metrics of a reconstruction against a ground truth",
-                       description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser(
+        "evaluate",
+        help="metrics of a reconstruction against a ground truth",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--reconstruction", required=True, help="reconstruction.npz written by ptycho infer")
     p.add_argument("--truth", required=True, help="NPZ holding the ground-truth objectGuess")
     p.add_argument("--M", type=int, default=20, help="stitching window used for the reconstruction")

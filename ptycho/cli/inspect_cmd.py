@@ -18,9 +18,11 @@ def _dataset(path: Path) -> list[str]:
         if "object" in npz.files:  # a reconstruction written by ptycho infer
             return [f"reconstruction: {k} {npz[k].shape} {npz[k].dtype}" for k in npz.files]
     ds = read_npz(path)
-    lines = [f"dataset: {len(ds)} patterns of {ds.N}×{ds.N} (valid under the data contract)",
-             f"positions: x {ds.xcoords.min():.1f}…{ds.xcoords.max():.1f}, y {ds.ycoords.min():.1f}…{ds.ycoords.max():.1f}",
-             f"mean photons per pattern: {np.mean(np.sum(ds.diffraction.astype(np.float64) ** 2, axis=(1, 2))):.4g}"]
+    lines = [
+        f"dataset: {len(ds)} patterns of {ds.N}×{ds.N} (valid under the data contract)",
+        f"positions: x {ds.xcoords.min():.1f}…{ds.xcoords.max():.1f}, y {ds.ycoords.min():.1f}…{ds.ycoords.max():.1f}",
+        f"mean photons per pattern: {np.mean(np.sum(ds.diffraction.astype(np.float64) ** 2, axis=(1, 2))):.4g}",
+    ]
     lines.append(f"probeGuess: {None if ds.probeGuess is None else ds.probeGuess.shape}")
     lines.append(f"objectGuess: {None if ds.objectGuess is None else ds.objectGuess.shape}")
     return lines
@@ -35,11 +37,13 @@ def _archive(path: Path) -> list[str]:
         raise PtychoError(problem)
     archive = read_archive(path)
     m, p = archive.manifest, archive.params
-    return [f"model archive: backend {m['backend']}, format version {m['format_version']}, written by ptychopinn "
-            f"{m['package_version']} at {m['created_utc']} (checksums verified)",
-            f"members: {', '.join(sorted(archive.members))}",
-            f"model: N={p.get('N')}, gridsize={p.get('gridsize')}, n_filters_scale={p.get('n_filters_scale')}, "
-            f"intensity_scale={p.get('intensity_scale'):.6g}"]
+    return [
+        f"model archive: backend {m['backend']}, format version {m['format_version']}, written by ptychopinn "
+        f"{m['package_version']} at {m['created_utc']} (checksums verified)",
+        f"members: {', '.join(sorted(archive.members))}",
+        f"model: N={p.get('N')}, gridsize={p.get('gridsize')}, n_filters_scale={p.get('n_filters_scale')}, "
+        f"intensity_scale={p.get('intensity_scale'):.6g}",
+    ]
 
 
 def _checkpoint(path: Path) -> list[str]:
@@ -51,18 +55,22 @@ def _checkpoint(path: Path) -> list[str]:
     import torch
 
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    return [f"Lightning checkpoint (valid, loads with weights_only=True): epoch {ckpt.get('epoch')}, "
-            f"global step {ckpt.get('global_step')}, Lightning {ckpt.get('pytorch-lightning_version')}",
-            f"hyper_parameters: {json.dumps({k: sorted(v) for k, v in ckpt['hyper_parameters'].items()})}",
-            f"state_dict: {len(ckpt['state_dict'])} tensors"]
+    return [
+        f"Lightning checkpoint (valid, loads with weights_only=True): epoch {ckpt.get('epoch')}, "
+        f"global step {ckpt.get('global_step')}, Lightning {ckpt.get('pytorch-lightning_version')}",
+        f"hyper_parameters: {json.dumps({k: sorted(v) for k, v in ckpt['hyper_parameters'].items()})}",
+        f"state_dict: {len(ckpt['state_dict'])} tensors",
+    ]
 
 
 def _product(path: Path) -> list[str]:
     from ptycho.product import read_product
 
     product = read_product(path)
-    return [f"product file: object {product['object'].shape}, probe {product['probe'].shape}, "
-            f"{len(product['probe_position_x_m'])} positions, {len(product['loss_values'])} loss values"]
+    return [
+        f"product file: object {product['object'].shape}, probe {product['probe'].shape}, "
+        f"{len(product['probe_position_x_m'])} positions, {len(product['loss_values'])} loss values"
+    ]
 
 
 def run(args) -> int:
@@ -84,7 +92,8 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("inspect", help="what a dataset, archive, checkpoint or product holds, and if it is valid",
-                       description=__doc__)
+    p = sub.add_parser(
+        "inspect", help="what a dataset, archive, checkpoint or product holds, and if it is valid", description=__doc__
+    )
     p.add_argument("path", help="an NPZ, a wts.h5.zip (or its folder), a .ckpt, or a product.h5")
     p.set_defaults(run=run)

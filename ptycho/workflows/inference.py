@@ -11,8 +11,8 @@ import numpy as np
 from ptycho import metrics
 from ptycho.config.config import InferenceConfig
 from ptycho.model_manager import model_config_from_params
-from ptycho.raw_data import RawData
 from ptycho.physics import stitch
+from ptycho.raw_data import RawData
 from ptycho.workflows.common import create_ptycho_data_container, stitch_patches
 
 log = logging.getLogger("ptycho.inference")
