@@ -32,7 +32,7 @@ def per_pr(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def nightly(session: nox.Session) -> None:
-    """Per-PR plus nightly suites (parity, resume, DDP)."""
+    """Per-PR plus nightly suites (resume after SIGKILL, DDP)."""
     _tier(session, "nightly")
 
 

@@ -14,6 +14,10 @@ PROFILE_WARN = 60.0
 PROFILE_CEILING = 90.0
 PROFILE_FLOOR = 20.0
 BAND_RELATIVE = 5.0 / 36.0  # ±5 s of 36 s, about ±14%
+# A sub-second test's ratio-derived ceiling would be a fraction of a second: scheduler noise, not a
+# regression, would stop it. Recorded budgets therefore never go below these absolute minimums.
+MIN_CEILING = 10.0
+MIN_WARN = 5.0
 
 OK, DRIFT, WARN, INCOMPLETE, CEILING, UNRECORDED = "ok", "drift", "warn", "incomplete", "ceiling", "unrecorded"
 BREACHES = (CEILING, WARN, INCOMPLETE)
@@ -34,16 +38,19 @@ class Budget:
         return asdict(self)
 
 
-def from_baseline(seconds: float, factor: float = 1.0) -> Budget:
-    b = seconds * factor
-    return Budget(
-        b,
+def _ratios(b: float) -> tuple[float, float, float]:
+    """(warn, ceiling, floor) of baseline ``b`` by the profile ratios, capped at the absolute 60/90 s."""
+    return (
         min(b * PROFILE_WARN / PROFILE_BASELINE, PROFILE_WARN),
         min(b * PROFILE_CEILING / PROFILE_BASELINE, PROFILE_CEILING),
         b * PROFILE_FLOOR / PROFILE_BASELINE,
-        "baseline",
-        factor,
     )
+
+
+def from_baseline(seconds: float, factor: float = 1.0) -> Budget:
+    b = seconds * factor
+    warn, ceiling, floor = _ratios(b)
+    return Budget(b, max(warn, MIN_WARN), max(ceiling, MIN_CEILING), floor, "baseline", factor)
 
 
 def from_marker(kwargs: dict, factor: float = 1.0) -> Budget:
@@ -54,8 +61,8 @@ def from_marker(kwargs: dict, factor: float = 1.0) -> Budget:
     if "baseline" not in kwargs and "ceiling" not in kwargs:
         raise ValueError("runtime_budget needs at least baseline= or ceiling=")
     baseline = float(kwargs.get("baseline", float(kwargs.get("ceiling", 0)) * PROFILE_BASELINE / PROFILE_CEILING))
-    derived = from_baseline(baseline)
-    values = {k: float(kwargs.get(k, getattr(derived, k))) for k in ("warn", "ceiling", "floor")}
+    derived = dict(zip(("warn", "ceiling", "floor"), _ratios(baseline), strict=True))
+    values = {k: float(kwargs.get(k, derived[k])) for k in ("warn", "ceiling", "floor")}
     if not values["floor"] <= baseline <= values["warn"] <= values["ceiling"]:
         raise ValueError(
             f"runtime_budget must satisfy floor <= baseline <= warn <= ceiling, got floor={values['floor']}, "

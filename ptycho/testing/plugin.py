@@ -469,7 +469,8 @@ def pytest_runtest_makereport(item, call):
         problem = _validate_checkpoints(item)
         if problem:
             report.outcome, report.longrepr = "failed", problem
-    if call.when == "call" and report.failed and "Timeout" in str(report.longrepr):
+    if report.failed and "Timeout" in str(report.longrepr) and "pytest-timeout" in str(report.longrepr):
+        phases["stopped"] = 0.0  # pytest-timeout fired: the ceiling, whatever the phase sums say
         report.longrepr = (
             f"{CEILING_MESSAGE} at {budget.ceiling:.1f} s (budget from {budget.source}: baseline "
             f"{budget.baseline:.1f} s, warn {budget.warn:.1f} s, factor {budget.factor:.2f}); "
@@ -479,7 +480,7 @@ def pytest_runtest_makereport(item, call):
     if call.when != "teardown":
         return
     total = sum(phases.values())
-    status = budgets.verdict(total, budget)
+    status = budgets.CEILING if "stopped" in phases else budgets.verdict(total, budget)
     record = {
         "nodeid": item.nodeid,
         "baseline_id": baseline_id(item),

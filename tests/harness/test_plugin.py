@@ -83,8 +83,10 @@ def test_precedence_marker_then_baseline_then_default(project):
 def test_recorded_baseline_ratios_are_capped():
     b = budgets.from_baseline(50)
     assert (b.warn, b.ceiling, b.floor) == (60, 90, pytest.approx(50 * 20 / 36))
-    small = budgets.from_baseline(3.6)
-    assert (small.warn, small.ceiling, small.floor) == (pytest.approx(6), pytest.approx(9), pytest.approx(2))
+    medium = budgets.from_baseline(7.2)
+    assert (medium.warn, medium.ceiling, medium.floor) == (pytest.approx(12), pytest.approx(18), pytest.approx(4))
+    tiny = budgets.from_baseline(0.01)  # never a sub-second ceiling: scheduler noise is not a regression
+    assert (tiny.warn, tiny.ceiling) == (budgets.MIN_WARN, budgets.MIN_CEILING)
 
 
 def test_recording_writes_medians_atomically_and_only_when_asked(project):
