@@ -57,7 +57,7 @@ def resolve_accelerator(requested: str) -> str:
     has_cuda = torch.cuda.is_available()
     if requested == "auto":
         if not has_cuda:
-            log.warning("accelerator 'auto': no GPU found, training on the CPU")
+            log.warning("accelerator 'auto': no GPU found, running on the CPU")
             return "cpu"
         return "gpu"
     if requested in ("gpu", "cuda") and not has_cuda:

@@ -72,9 +72,14 @@ def write_outputs(result, out: Path, backend: str, history: dict | None = None) 
 def run(args) -> int:
     from ptycho.workflows.inference import infer_with_backend
 
-    execution_config(args, args.quiet)  # rejects torch knobs for tensorflow
+    execution = execution_config(args, args.quiet)  # rejects torch knobs for tensorflow
+    device = None
+    if execution is not None:
+        from ptycho_torch.trainer import resolve_accelerator
+
+        device = "cuda" if resolve_accelerator(execution.accelerator) == "gpu" else "cpu"
     raw = RawData(read_npz(args.data))
-    result = infer_with_backend(Path(args.model), raw, args.backend, args.n_groups, args.M)
+    result = infer_with_backend(Path(args.model), raw, args.backend, args.n_groups, args.M, device)
     out = Path(args.output_dir)
     history_file = Path(args.model) / "history.json"
     history = json.loads(history_file.read_text()) if history_file.is_file() else None

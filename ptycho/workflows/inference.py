@@ -65,10 +65,14 @@ def score(obj: np.ndarray, truth: np.ndarray, data, M: int) -> dict:
     return metrics.compare(obj, truth, mask=inner_region(data.positions, truth.shape, M))
 
 
-def infer_with_backend(bundle_dir, raw: RawData, backend: str, n_groups: int | None = None, M: int = 20):
+def infer_with_backend(bundle_dir, raw: RawData, backend: str, n_groups: int | None = None, M: int = 20,
+                       device: str | None = None):
+    """Load the bundle with ``backend`` and reconstruct ``raw``; ``device`` (PyTorch only) e.g. ``"cuda"``."""
     from ptycho.workflows.backend_selector import load_inference_bundle_with_backend
 
     config = InferenceConfig(model_path=bundle_dir, backend=backend, n_groups=n_groups)
     config.model.N = raw.N
     model, saved = load_inference_bundle_with_backend(bundle_dir, config)
+    if device is not None and backend == "pytorch":
+        model.model.to(device)
     return reconstruct(model, saved, raw, n_groups, M)

@@ -57,3 +57,19 @@ def test_train_save_load_infer(backend, dataset, tmp_path):
     amp, phase = amplitude_and_phase_ssim(tmp_path / "out")
     assert amp > 0.3, f"amplitude SSIM {amp:.3f} (an untrained model scores {UNTRAINED_SSIM['amplitude']})"
     assert phase > 0.1, f"phase SSIM {phase:.3f} (an untrained model scores {UNTRAINED_SSIM['phase']})"
+
+
+@pytest.mark.gpu
+@pytest.mark.torch
+def test_train_save_load_infer_on_gpu(dataset, tmp_path):
+    """The GPU column of the CI matrix (nox -s gpu): the same workflow with the PyTorch engine on CUDA."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    for args in (("train", "--backend", "pytorch", "--train-data", str(dataset), "--output-dir", str(tmp_path / "m"),
+                  *TRAIN, "--accelerator", "gpu"),
+                 ("infer", "--backend", "pytorch", "--model", str(tmp_path / "m"), "--data", str(dataset),
+                  "--output-dir", str(tmp_path / "out"), "--accelerator", "gpu")):
+        result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "--quiet", *args], capture_output=True,
+                                text=True, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+    amp, phase = amplitude_and_phase_ssim(tmp_path / "out")
+    assert amp > 0.3 and phase > 0.1

@@ -15,10 +15,10 @@ pytest.importorskip("torch")
 pytestmark = pytest.mark.nightly
 
 
-def train_cmd(data, out, *extra, epochs=4):
+def train_cmd(data, out, *extra, epochs=4, batch_size=4):
     return [sys.executable, "-m", "ptycho.cli.main", "--quiet", "train", "--backend", "pytorch", "--train-data",
             str(data), "--output-dir", str(out), "--epochs", str(epochs), "--n-groups", "32", "--gridsize", "1",
-            "--batch-size", "4", "--n-filters-scale", "1", "--accelerator", "cpu", "--logger", "none",
+            "--batch-size", str(batch_size), "--n-filters-scale", "1", "--accelerator", "cpu", "--logger", "none",
             "--deterministic", *extra]
 
 
@@ -67,7 +67,8 @@ def test_ddp_two_processes_on_cpu(torch_tiny_npz, tmp_path):
     assert [p.name for p in checkpoints if p.name == "last.ckpt"] == ["last.ckpt"]
     for path in checkpoints:
         assert_lightning_checkpoint(path)
-    single = subprocess.run(train_cmd(torch_tiny_npz, tmp_path / "one", epochs=3)[:-1] + ["--deterministic"],
+    # the same total batch: 2 processes × 4 groups == 1 process × 8 groups
+    single = subprocess.run(train_cmd(torch_tiny_npz, tmp_path / "one", epochs=3, batch_size=8),
                             capture_output=True, text=True)
     assert single.returncode == 0, single.stderr
     ddp_amp, ddp_phase = _ssim(tmp_path / "ddp", torch_tiny_npz)
