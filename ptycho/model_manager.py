@@ -70,16 +70,21 @@ def model_from_weights(saved: dict, weights: dict):
     return model
 
 
-def load(model_dir, backend: str = BACKEND, convert_other_backend: bool = False):
-    """Read, verify and rebuild: returns ``(PtychoPINN, params)``; syncs ``intensity_scale`` (and the model's
-    settings) into the legacy dict."""
+def load_with(model_dir, backend: str, build, convert_other_backend: bool = False):
+    """Read and verify an archive, rebuild its model with ``build(params, neutral_weights)`` and sync the
+    archive's settings and trained ``intensity_scale`` into the legacy dict. Shared by both engines."""
     archive = read_archive(model_dir)
     if convert_other_backend and archive.backend != backend:
         log.warning("%s was written by the %r backend; converting it for the %r backend through the neutral "
                     "weights", archive.source, archive.backend, backend)
     else:
         require_backend(archive, backend)
-    model = model_from_weights(archive.params, archive.neutral_weights())
+    model = build(archive.params, archive.neutral_weights())
     params.cfg.update({k: v for k, v in archive.params.items() if k != "probe_modes"})
     params.set("intensity_scale", model.intensity_scale)
     return model, dict(archive.params, intensity_scale=model.intensity_scale)
+
+
+def load(model_dir, backend: str = BACKEND, convert_other_backend: bool = False):
+    """``(PtychoPINN, params)`` of the TensorFlow engine from an archive (see :func:`load_with`)."""
+    return load_with(model_dir, backend, model_from_weights, convert_other_backend)

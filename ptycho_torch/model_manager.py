@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ptycho import params
-from ptycho.archive import read_archive, require_backend, write_archive
-from ptycho.model_manager import model_config_from_params
+from ptycho.archive import write_archive
+from ptycho.model_manager import load_with, model_config_from_params
 
 log = logging.getLogger("ptycho_torch.model_manager")
 
@@ -40,14 +39,5 @@ def model_from_weights(saved: dict, weights: dict):
 
 
 def load(model_dir, backend: str = BACKEND, convert_other_backend: bool = False):
-    """``(PtychoPINN, params)`` from an archive; syncs the trained ``intensity_scale`` into the legacy dict."""
-    archive = read_archive(model_dir)
-    if convert_other_backend and archive.backend != backend:
-        log.warning("%s was written by the %r backend; converting it for the %r backend through the neutral "
-                    "weights", archive.source, archive.backend, backend)
-    else:
-        require_backend(archive, backend)
-    model = model_from_weights(archive.params, archive.neutral_weights())
-    params.cfg.update({k: v for k, v in archive.params.items() if k != "probe_modes"})
-    params.set("intensity_scale", model.intensity_scale)
-    return model, dict(archive.params, intensity_scale=model.intensity_scale)
+    """``(PtychoPINN, params)`` of the PyTorch engine from an archive (see :func:`ptycho.model_manager.load_with`)."""
+    return load_with(model_dir, backend, model_from_weights, convert_other_backend)

@@ -18,6 +18,9 @@ BAND_RELATIVE = 5.0 / 36.0  # ±5 s of 36 s, about ±14%
 # regression, would stop it. Recorded budgets therefore never go below these absolute minimums.
 MIN_CEILING = 10.0
 MIN_WARN = 5.0
+# Below a second, "too fast" and "drifted" are noise: no floor, and drift needs half a second.
+MIN_JUDGED_BASELINE = 1.0
+MIN_DRIFT = 0.5
 
 OK, DRIFT, WARN, INCOMPLETE, CEILING, UNRECORDED = "ok", "drift", "warn", "incomplete", "ceiling", "unrecorded"
 BREACHES = (CEILING, WARN, INCOMPLETE)
@@ -50,6 +53,7 @@ def _ratios(b: float) -> tuple[float, float, float]:
 def from_baseline(seconds: float, factor: float = 1.0) -> Budget:
     b = seconds * factor
     warn, ceiling, floor = _ratios(b)
+    floor = floor if b >= MIN_JUDGED_BASELINE else 0.0
     return Budget(b, max(warn, MIN_WARN), max(ceiling, MIN_CEILING), floor, "baseline", factor)
 
 
@@ -94,6 +98,9 @@ def verdict(duration: float, budget: Budget) -> str:
         return UNRECORDED
     if duration < budget.floor:
         return INCOMPLETE
-    if abs(duration - budget.baseline) > BAND_RELATIVE * budget.baseline:
+    band = BAND_RELATIVE * budget.baseline
+    if budget.source == "baseline":
+        band = max(band, MIN_DRIFT)
+    if abs(duration - budget.baseline) > band:
         return DRIFT
     return OK

@@ -404,7 +404,8 @@ def pytest_collection_modifyitems(session, config, items):
         budget = budget_for(item, state)
         item.stash[budget_key] = budget
         if not item.get_closest_marker("timeout"):
-            item.add_marker(pytest.mark.timeout(budget.ceiling))
+            # func_only: a shared fixture's set-up is not charged to whichever test happens to run first
+            item.add_marker(pytest.mark.timeout(budget.ceiling, func_only=True))
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -479,7 +480,7 @@ def pytest_runtest_makereport(item, call):
         )
     if call.when != "teardown":
         return
-    total = sum(phases.values())
+    total = phases.get("call", 0.0)  # the budget covers the test itself; set-up/teardown are reported apart
     status = budgets.CEILING if "stopped" in phases else budgets.verdict(total, budget)
     record = {
         "nodeid": item.nodeid,

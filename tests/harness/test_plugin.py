@@ -244,3 +244,10 @@ def test_history_appends_and_plots(project):
     from ptycho.testing.checkpoints import assert_png_artifact
 
     assert_png_artifact(png)
+
+
+def test_sub_second_recorded_tests_are_not_judged_on_noise():
+    tiny = budgets.from_baseline(0.2)
+    assert tiny.floor == 0.0
+    assert budgets.verdict(0.01, tiny) == budgets.OK and budgets.verdict(0.6, tiny) == budgets.OK
+    assert budgets.verdict(0.8, tiny) == budgets.DRIFT
