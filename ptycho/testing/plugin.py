@@ -79,6 +79,7 @@ settings_key = pytest.StashKey[Settings]()
 state_key = pytest.StashKey[SessionState]()
 budget_key = pytest.StashKey[budgets.Budget]()
 phase_key = pytest.StashKey[dict]()
+skipped_key = pytest.StashKey[bool]()
 
 
 def _choice(value, allowed, where):
@@ -465,7 +466,10 @@ def pytest_runtest_makereport(item, call):
     if state is None or budget is None:
         return
     phases = item.stash.setdefault(phase_key, {})
-    phases[call.when] = call.duration
+    if report.skipped:
+        item.stash[skipped_key] = True
+    else:
+        phases[call.when] = call.duration
     if call.when == "call" and report.passed and state.settings.validate_checkpoints:
         problem = _validate_checkpoints(item)
         if problem:
@@ -481,7 +485,12 @@ def pytest_runtest_makereport(item, call):
     if call.when != "teardown":
         return
     total = phases.get("call", 0.0)  # the budget covers the test itself; set-up/teardown are reported apart
-    status = budgets.CEILING if "stopped" in phases else budgets.verdict(total, budget)
+    if "stopped" in phases:
+        status = budgets.CEILING
+    elif "call" not in phases or item.stash.get(skipped_key, False):
+        status = "skipped"  # nothing ran: no verdict on its time
+    else:
+        status = budgets.verdict(total, budget)
     record = {
         "nodeid": item.nodeid,
         "baseline_id": baseline_id(item),
@@ -512,7 +521,8 @@ class _Recorder:
         for name, value in report.user_properties:
             if name == USER_PROPERTY:
                 record = json.loads(value)
-                self.state.durations.setdefault(record["baseline_id"], []).append(record["duration"])
+                if record["status"] != "skipped":  # a skipped test has no duration worth recording
+                    self.state.durations.setdefault(record["baseline_id"], []).append(record["duration"])
                 self.state.records[record["nodeid"]] = record
 
 
@@ -521,7 +531,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _is_worker(config):
         return
     state = config.stash[state_key]
-    records = list(state.records.values())
+    records = [r for r in state.records.values() if r["status"] != "skipped"]
     breaches = [r for r in records if r["status"] in budgets.BREACHES]
     heavy = [r for r in records if r["duration"] > REPORT_THRESHOLD * r["budget"]["ceiling"] or r["status"] != "ok"]
     heavy = [

@@ -251,3 +251,17 @@ def test_sub_second_recorded_tests_are_not_judged_on_noise():
     assert tiny.floor == 0.0
     assert budgets.verdict(0.01, tiny) == budgets.OK and budgets.verdict(0.6, tiny) == budgets.OK
     assert budgets.verdict(0.8, tiny) == budgets.DRIFT
+
+
+def test_skipped_tests_get_no_verdict_and_no_baseline(project):
+    project.makepyfile(test_sk="""
+        import pytest
+        @pytest.mark.runtime_budget(baseline=3)
+        def test_skip(): pytest.skip("not here")
+        def test_run(): pass
+    """)
+    result = project.runpytest_subprocess("--record-runtime-baselines")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*0 breach(es)*"])
+    recorded = json.loads((project.path / "tests" / "runtime_baselines.json").read_text())["tests"]
+    assert set(recorded) == {"test_sk.py::test_run"}
