@@ -99,6 +99,23 @@ def stitch_patches(
     return stitch(flat, positions, M, canvas_shape=shape, origin=origin)
 
 
+def predict_patches(diffraction_to_obj, data: PtychoDataContainer, intensity_scale: float,
+                    batch_size: int = 64) -> np.ndarray:
+    """Decoded complex patches ``(B, N, N, C')`` of a container (either engine's inference model)."""
+    return diffraction_to_obj.predict([data.X * intensity_scale, data.local_offsets], batch_size=batch_size)
+
+
+def reconstruct_trained(results: dict, M: int = 20, flip_x: bool = False, flip_y: bool = False,
+                        transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The ``do_stitching`` step of ``run_cdi_example*``: predict and stitch the test container of a training
+    run, store ``reconstructed_obj``/``stitched_obj`` in ``results``, return ``(amplitude, phase)``."""
+    data = results["test_container"]
+    patches = predict_patches(results["diffraction_to_obj"], data, params.get("intensity_scale"))
+    stitched = stitch_patches(patches, data, M, flip_x, flip_y, transpose)
+    results.update(reconstructed_obj=patches, stitched_obj=stitched)
+    return np.abs(stitched), np.angle(stitched)
+
+
 def save_outputs(amplitude, phase, results, output_prefix) -> dict[str, Path]:
     """Write ``reconstructed_amplitude.png`` and ``reconstructed_phase.png`` into ``output_prefix``."""
     from ptycho.plotting import plot_image

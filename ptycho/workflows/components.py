@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
 from ptycho import model_manager, params
 from ptycho.probe import set_probe_guess
 from ptycho.workflows.common import (
     create_ptycho_data_container,
     initial_intensity_scale,
+    predict_patches,
+    reconstruct_trained,
     save_outputs,
     start_workflow,
     stitch_patches,
@@ -73,11 +73,6 @@ def train_cdi_model(train_data, test_data, config, seed: int = 0) -> dict:
     }
 
 
-def predict_patches(diffraction_to_obj, data, intensity_scale: float, batch_size: int = 64) -> np.ndarray:
-    """Decoded complex patches ``(B, N, N, C')`` of a container."""
-    return diffraction_to_obj.predict([data.X * intensity_scale, data.local_offsets], batch_size=batch_size)
-
-
 def reassemble_cdi_image(test_data, config, flip_x=False, flip_y=False, transpose=False, M=20, diffraction_to_obj=None):
     """Predict and stitch ``test_data``; returns ``(stitched complex object, decoded patches)``."""
     data = create_ptycho_data_container(test_data, config)
@@ -98,11 +93,7 @@ def run_cdi_example(
     results = train_cdi_model(train_data, test_data, config)
     amplitude = phase = None
     if do_stitching and test_data is not None:
-        stitched, patches = reassemble_cdi_image(
-            results["test_container"], config, flip_x, flip_y, transpose, M, results["diffraction_to_obj"]
-        )
-        amplitude, phase = np.abs(stitched), np.angle(stitched)
-        results.update(reconstructed_obj=patches, stitched_obj=stitched)
+        amplitude, phase = reconstruct_trained(results, M, flip_x, flip_y, transpose)
     return amplitude, phase, results
 
 

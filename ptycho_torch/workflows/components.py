@@ -11,7 +11,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import lightning.pytorch as L
-import numpy as np
 
 from ptycho import params
 from ptycho.config.config import PyTorchExecutionConfig
@@ -20,6 +19,8 @@ from ptycho.probe import set_probe_guess
 from ptycho.workflows.common import (
     create_ptycho_data_container,
     initial_intensity_scale,
+    predict_patches,
+    reconstruct_trained,
     start_workflow,
     stitch_patches,
 )
@@ -157,7 +158,7 @@ def reassemble_cdi_image_torch(
     test_data, config, flip_x=False, flip_y=False, transpose=False, M=20, diffraction_to_obj=None
 ):
     data = create_ptycho_data_container(test_data, config)
-    patches = diffraction_to_obj.predict([data.X * params.get("intensity_scale"), data.local_offsets])
+    patches = predict_patches(diffraction_to_obj, data, params.get("intensity_scale"))
     return stitch_patches(patches, data, M, flip_x, flip_y, transpose), patches
 
 
@@ -176,11 +177,7 @@ def run_cdi_example_torch(
     results = train_cdi_model_torch(train_data, test_data, config, execution_config)
     amplitude = phase = None
     if do_stitching and test_data is not None:
-        stitched, patches = reassemble_cdi_image_torch(
-            results["test_container"], config, flip_x, flip_y, transpose, M, results["diffraction_to_obj"]
-        )
-        amplitude, phase = np.abs(stitched), np.angle(stitched)
-        results.update(reconstructed_obj=patches, stitched_obj=stitched)
+        amplitude, phase = reconstruct_trained(results, M, flip_x, flip_y, transpose)
     return amplitude, phase, results
 
 
