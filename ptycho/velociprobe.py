@@ -19,6 +19,14 @@ MARGIN = 2  # pixels between the outermost window and the canvas edge
 
 
 def convert(source, destination) -> Path:
+    """Write the Velociprobe scan ``source`` as a contract-valid NPZ at ``destination``."""
+    arrays = load_arrays(source)
+    from_arrays(arrays, str(source))  # check before writing
+    return write_npz(destination, arrays)
+
+
+def load_arrays(source) -> dict:
+    """The Velociprobe scan as data-contract arrays (counts, window-centre positions, probe)."""
     source = Path(source)
     if not source.is_file():
         raise FileNotFoundError(f"Velociprobe file not found: {source}")
@@ -41,5 +49,4 @@ def convert(source, destination) -> Path:
         "scan_index": np.zeros(len(x), np.int64),
         "probeGuess": probe.reshape(N, N).astype(np.complex64),
     }
-    from_arrays(arrays, str(source))  # check before writing
-    return write_npz(destination, arrays)
+    return arrays

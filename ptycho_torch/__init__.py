@@ -3,8 +3,7 @@
 Importing this package checks torch once, here; nothing inside the package guards its imports.
 """
 
-MIN_TORCH = (2, 2)
-TORCH_REQUIRED = "PyTorch >= 2.2 is required by the ptychopinn PyTorch engine; install it with: pip install torch>=2.2"
+from ptycho.policy import MIN_TORCH, TORCH_REQUIRED, torch_version_tuple
 
 
 def _check_torch() -> None:
@@ -12,10 +11,9 @@ def _check_torch() -> None:
         import torch
     except ImportError as exc:
         raise RuntimeError(f"{TORCH_REQUIRED} (import failed: {exc})") from exc
-    try:
-        version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
-    except ValueError as exc:
-        raise RuntimeError(f"{TORCH_REQUIRED} (unreadable torch version {torch.__version__!r})") from exc
+    version = torch_version_tuple(torch.__version__)
+    if version is None:
+        raise RuntimeError(f"{TORCH_REQUIRED} (unreadable torch version {torch.__version__!r})")
     if version < MIN_TORCH:
         raise RuntimeError(f"{TORCH_REQUIRED} (found torch {torch.__version__})")
 

@@ -6,6 +6,7 @@ inside loads with ``torch.load(weights_only=True)`` for Lightning users.
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -18,12 +19,29 @@ log = logging.getLogger("ptycho_torch.model_manager")
 
 BACKEND = "pytorch"
 CHECKPOINT_MEMBER = "model.ckpt"
+TRAINING_STATE = ("optimizer_states", "lr_schedulers")
+
+
+def inference_checkpoint(path: Path) -> bytes:
+    """The Lightning checkpoint without optimizer and scheduler state (a third of the size).
+
+    The archive is for inference and for ``load_from_checkpoint``; resuming training uses the run's own
+    ``checkpoints/last.ckpt``, which keeps everything.
+    """
+    import torch
+
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    for key in TRAINING_STATE:
+        checkpoint.pop(key, None)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    return buffer.getvalue()
 
 
 def save_model(model, out_dir, snapshot: dict, checkpoint: Path | None) -> Path:
     """Archive ``model`` (a :class:`ptycho_torch.model.PtychoPINN`) and its Lightning checkpoint."""
     snapshot = dict(snapshot, intensity_scale=model.intensity_scale, probe_modes=int(model.probe_real.shape[0]))
-    engine_files = {CHECKPOINT_MEMBER: Path(checkpoint).read_bytes()} if checkpoint else {}
+    engine_files = {CHECKPOINT_MEMBER: inference_checkpoint(Path(checkpoint))} if checkpoint else {}
     path = write_archive(out_dir, BACKEND, snapshot, model.export_weights(), engine_files)
     log.info("saved %s", path)
     return path

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from ptycho.testing import artifacts, budgets, incidents
 from ptycho.testing import baselines as baselines_io
-from ptycho.testing import budgets
 from ptycho.testing.calibration import machine_score, scale_factor
 from ptycho.testing.environment import machine_description, snapshot
+from ptycho.testing.suites import suite_of
 
 # -- constants ---------------------------------------------------------------------------------
 TIERS = ("per_pr", "nightly", "weekly")
@@ -42,6 +43,7 @@ MARKERS = {
     "gpu": "needs a CUDA device; skipped with a reason on CPU machines (nox -s gpu runs them)",
     "runtime_budget(baseline=None, warn=None, ceiling=None, floor=None)": "this test's runtime budget in seconds",
     "promote_on(*patterns)": "changed paths (fnmatch) that promote this nightly test into a per-PR run",
+    "keep_artifacts": "copy this test's tmp_path into --keep-artifacts DIR (integration and model_manager: always)",
 }
 
 
@@ -61,6 +63,8 @@ class Settings:
     history_path: Path | None
     validate_checkpoints: bool
     defaults: budgets.Budget
+    incidents_dir: Path | None
+    keep_artifacts: Path | None
 
 
 @dataclass
@@ -73,6 +77,9 @@ class SessionState:
     promoted: dict = field(default_factory=dict)
     records: dict = field(default_factory=dict)
     durations: dict = field(default_factory=dict)
+    incidents: list = field(default_factory=list)
+    history: dict = field(default_factory=dict)
+    session_stamp: str = ""
 
 
 settings_key = pytest.StashKey[Settings]()
@@ -80,6 +87,7 @@ state_key = pytest.StashKey[SessionState]()
 budget_key = pytest.StashKey[budgets.Budget]()
 phase_key = pytest.StashKey[dict]()
 skipped_key = pytest.StashKey[bool]()
+output_key = pytest.StashKey[str]()
 
 
 def _choice(value, allowed, where):
@@ -113,8 +121,10 @@ def resolve_settings(config) -> Settings:
     tier, where = _layer(config, "ptycho_tier", "PTYCHO_TIER", "ptycho_tier", "--tier")
     tier = _choice(tier or None, TIERS, where)
     only = _choice(config.getoption("ptycho_only_tier"), TIERS, "option --only-tier")
-    if tier and only:
+    if only and config.getoption("ptycho_tier"):
         raise pytest.UsageError("--tier and --only-tier exclude each other; choose one")
+    if only:
+        tier = None  # --only-tier on the command line overrides a tier from ini or PTYCHO_TIER
     required, where = _layer(
         config, "ptycho_require_backends", "PTYCHO_REQUIRE_BACKENDS", "ptycho_require_backends", "--require-backends"
     )
@@ -137,6 +147,8 @@ def resolve_settings(config) -> Settings:
     changed = config.getoption("ptycho_changed_paths")
     report = config.getoption("ptycho_runtime_report")
     history = config.getoption("ptycho_runtime_history")
+    incidents = config.getoption("ptycho_runtime_incidents")
+    keep = config.getoption("ptycho_keep_artifacts")
     calibrate = not config.getoption("ptycho_no_calibration") and not os.environ.get("PTYCHO_NO_RUNTIME_CALIBRATION")
     return Settings(
         tier,
@@ -152,6 +164,8 @@ def resolve_settings(config) -> Settings:
         Path(history) if history else None,
         not config.getoption("ptycho_no_checkpoint_validation"),
         defaults,
+        Path(incidents) if incidents else None,
+        Path(keep).resolve() if keep else None,
     )
 
 
@@ -233,6 +247,21 @@ def pytest_addoption(parser):
         action="store_true",
         help="do not validate the .ckpt files tests leave in tmp_path",
     )
+    group.addoption(
+        "--runtime-incidents",
+        dest="ptycho_runtime_incidents",
+        default=None,
+        metavar="DIR",
+        help="folder for one Markdown incident per guardrail breach (default: beside --runtime-report, "
+        "else .pytest_cache/ptycho-incidents)",
+    )
+    group.addoption(
+        "--keep-artifacts",
+        dest="ptycho_keep_artifacts",
+        default=None,
+        metavar="DIR",
+        help="copy what integration and model-manager tests produced into DIR/<UTC timestamp>/<test>/",
+    )
     parser.addini("ptycho_tier", "default tier (empty: every tier)", default="")
     parser.addini("ptycho_require_backends", "backends that must be present (tf,torch)", default="")
     parser.addini("ptycho_runtime_baselines", "runtime baselines file", default="tests/runtime_baselines.json")
@@ -287,19 +316,23 @@ def pytest_configure(config):
         raise pytest.UsageError(str(exc)) from None
     if _is_worker(config):
         score, factor = config.workerinput.get("ptycho_score"), config.workerinput.get("ptycho_factor", 1.0)
+        stamp = config.workerinput.get("ptycho_stamp", "")
     else:
         score = machine_score() if settings.calibrate or settings.record else None
         factor = scale_factor(recorded.calibration_score if recorded else None, score) if settings.calibrate else 1.0
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     config.stash[settings_key] = settings
-    state = SessionState(settings, recorded, score, factor)
+    state = SessionState(settings, recorded, score, factor, session_stamp=stamp)
+    state.history = incidents.recent_durations(settings.history_path)
     config.stash[state_key] = state
-    config.pluginmanager.register(_Recorder(state), "ptycho-runtime-recorder")
+    config.pluginmanager.register(_Recorder(state, config), "ptycho-runtime-recorder")
 
 
 def pytest_configure_node(node):  # xdist controller -> worker: one calibration for the whole session
     state = node.config.stash[state_key]
     node.workerinput["ptycho_score"] = state.score
     node.workerinput["ptycho_factor"] = state.factor
+    node.workerinput["ptycho_stamp"] = state.session_stamp
 
 
 # -- collection ----------------------------------------------------------------------------------
@@ -470,6 +503,8 @@ def pytest_runtest_makereport(item, call):
         item.stash[skipped_key] = True
     else:
         phases[call.when] = call.duration
+    if call.when == "call":
+        item.stash[output_key] = "\n".join(f"--- {name} ---\n{text}" for name, text in report.sections)
     if call.when == "call" and report.passed and state.settings.validate_checkpoints:
         problem = _validate_checkpoints(item)
         if problem:
@@ -500,6 +535,8 @@ def pytest_runtest_makereport(item, call):
         "status": status,
         "budget": budget.as_dict(),
     }
+    if state.settings.keep_artifacts and _keeps_artifacts(item):
+        record["artifacts"] = _keep_artifacts(item, state, report)
     report.user_properties.append((USER_PROPERTY, json.dumps(record)))
     if status == budgets.INCOMPLETE and state.settings.strict and report.passed:
         report.outcome = "failed"
@@ -509,11 +546,61 @@ def pytest_runtest_makereport(item, call):
         )
 
 
+def _keeps_artifacts(item) -> bool:
+    return bool(item.get_closest_marker("keep_artifacts")) or suite_of(item.nodeid) in artifacts.KEPT_SUITES
+
+
+def _keep_artifacts(item, state: SessionState, report) -> dict:
+    tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+    destination = state.settings.keep_artifacts / state.session_stamp / artifacts.folder_name(item.nodeid)
+    files = artifacts.keep(item.nodeid, tmp_path, destination, item.stash.get(output_key, ""))
+    return {"folder": str(destination), "files": files}
+
+
+def rerun_options(config, settings: Settings) -> list[str]:
+    """The options that shaped this run's behaviour (not its selection), for an incident's rerun command."""
+    options = []
+    if settings.require_backends:
+        options += ["--require-backends", ",".join(settings.require_backends)]
+    if config.getoption("ptycho_runtime_baselines") or os.environ.get("PTYCHO_RUNTIME_BASELINES"):
+        options += ["--runtime-baselines", str(settings.baselines_path)]
+    if not settings.calibrate:
+        options.append("--no-runtime-calibration")
+    if settings.strict:
+        options.append("--strict-runtime")
+    if not settings.validate_checkpoints:
+        options.append("--no-checkpoint-validation")
+    args = list(config.invocation_params.args)
+    for i, arg in enumerate(args):  # plugins switched on or off (-p name / -pname)
+        if arg == "-p" and i + 1 < len(args):
+            options += ["-p", args[i + 1]]
+        elif arg.startswith("-p") and len(arg) > 2 and not arg.startswith("--"):
+            options += ["-p", arg[2:]]
+    return options
+
+
+def rerun_environment(item_is_gpu: bool) -> dict[str, str]:
+    env = {k: v for k, v in snapshot()["env"].items() if k != "PTYCHO_TIER"}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("PTYCHO_") and k != "PTYCHO_TIER"})
+    if "CUDA_VISIBLE_DEVICES" not in env and not item_is_gpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""  # the CI machine is CPU-only: reproduce it that way
+    return env
+
+
+def incidents_folder(config, settings: Settings) -> Path:
+    if settings.incidents_dir:
+        return settings.incidents_dir
+    if settings.report_path:
+        return settings.report_path.parent / "incidents"
+    return Path(config.rootpath, ".pytest_cache", "ptycho-incidents")
+
+
 class _Recorder:
     """Gathers per-test records from reports; registered per session so its state lives in the stash."""
 
-    def __init__(self, state: SessionState):
+    def __init__(self, state: SessionState, config):
         self.state = state
+        self.config = config
 
     def pytest_runtest_logreport(self, report):  # runs in the controller under xdist too
         if report.when != "teardown":
@@ -524,6 +611,25 @@ class _Recorder:
                 if record["status"] != "skipped":  # a skipped test has no duration worth recording
                     self.state.durations.setdefault(record["baseline_id"], []).append(record["duration"])
                 self.state.records[record["nodeid"]] = record
+                if record["status"] in budgets.BREACHES:
+                    self._write_incident(record, report)
+
+    def _write_incident(self, record: dict, report) -> None:
+        state, config = self.state, self.config
+        gpu = "gpu" in report.keywords
+        command = incidents.rerun_command(
+            record["nodeid"], record["tier"], config.rootpath, rerun_options(config, state.settings),
+            rerun_environment(gpu),
+        )
+        text = incidents.render(
+            record,
+            command=command,
+            environment=snapshot(),
+            history=state.history.get(record["nodeid"]),
+            score=state.score,
+            recorded=state.baselines.calibration_score if state.baselines else None,
+        )
+        state.incidents.append(incidents.write(incidents_folder(config, state.settings), record, text))
 
 
 # -- summary -------------------------------------------------------------------------------------
@@ -554,6 +660,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     env = snapshot() if breaches else None
     if env:
         tr.write_line(f"environment at breach: {json.dumps(env)}")
+    for path in state.incidents:
+        tr.write_line(f"incident: {path}")
+    kept = [{"nodeid": r["nodeid"], "status": r["status"], **r["artifacts"]} for r in state.records.values()
+            if "artifacts" in r]
+    if kept:
+        index = artifacts.write_index(state.settings.keep_artifacts / state.session_stamp, kept)
+        tr.write_line(f"kept artifacts of {len(kept)} test(s): {index}")
     if state.settings.report_path:
         _write_json(
             state.settings.report_path,

@@ -15,13 +15,13 @@ import pytest
 from ptycho.data_contract import write_npz
 from ptycho.simulation import SimulationSpec, simulate_dataset
 from ptycho.testing.checkpoints import assert_lightning_checkpoint, assert_model_archive, assert_png_artifact
+from ptycho.testing.commands import CPU_ONLY, run_ptycho
 
 pytestmark = pytest.mark.per_pr
 SPEC = SimulationSpec(N=64, object_kind="grf", object_size=128, scan_step=8, seed=2)
 TRAIN = ("--epochs", "10", "--n-groups", "96", "--gridsize", "2", "--batch-size", "8", "--n-filters-scale", "1")
 UNTRAINED_SSIM = {"amplitude": 0.08, "phase": 0.06}  # measured: 1 epoch of 4 groups at learning rate 1e-9
 BACKEND_MARK = {"tensorflow": pytest.mark.tf, "pytorch": pytest.mark.torch}
-CPU_ONLY = dict(os.environ, CUDA_VISIBLE_DEVICES="")
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,7 @@ def dataset(tmp_path_factory):
 
 
 def ptycho(*args):
-    result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "--quiet", *args], capture_output=True,
-                            text=True, env=CPU_ONLY)
-    assert result.returncode == 0, f"ptycho {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-    return result
+    return run_ptycho("--quiet", *args, env=CPU_ONLY)
 
 
 def amplitude_and_phase_ssim(folder):

@@ -1,13 +1,11 @@
 """Weekly: a model written by one engine reconstructs identically in the other (through neutral weights)."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from ptycho.data_contract import write_npz
 from ptycho.simulation import SimulationSpec, simulate_dataset
+from ptycho.testing.commands import run_ptycho as ptycho
 
 pytestmark = [pytest.mark.weekly, pytest.mark.tf, pytest.mark.torch]
 OTHER = {"tensorflow": "pytorch", "pytorch": "tensorflow"}
@@ -17,12 +15,6 @@ OTHER = {"tensorflow": "pytorch", "pytorch": "tensorflow"}
 def dataset(tmp_path_factory):
     _, arrays = simulate_dataset(SimulationSpec(N=64, object_size=112, scan_step=10, seed=9))
     return write_npz(tmp_path_factory.mktemp("mm") / "d.npz", arrays)
-
-
-def ptycho(*args):
-    result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", *args], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 @pytest.mark.parametrize("writer", ["tensorflow", "pytorch"])

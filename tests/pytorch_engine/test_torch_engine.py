@@ -91,6 +91,25 @@ def test_load_from_checkpoint_round_trip_identical_predictions(trained_torch):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
 
 
+def test_archive_checkpoint_is_slim_and_reloads_identically(trained_torch, tmp_path):
+    """The archive's model.ckpt drops the optimizer state (resume uses last.ckpt) and still reloads exactly."""
+    import zipfile
+
+    with zipfile.ZipFile(trained_torch["archive"]) as archive:
+        (tmp_path / "model.ckpt").write_bytes(archive.read("model.ckpt"))
+    last = trained_torch["dir"] / "checkpoints" / "last.ckpt"
+    slim = torch.load(tmp_path / "model.ckpt", map_location="cpu", weights_only=True)
+    assert "optimizer_states" not in slim and "optimizer_states" in torch.load(last, weights_only=True)
+    assert (tmp_path / "model.ckpt").stat().st_size < 0.5 * last.stat().st_size
+    assert_lightning_checkpoint(tmp_path / "model.ckpt", required_hparams=HPARAMS)
+    a = PtychoPINN_Lightning.load_from_checkpoint(last, map_location="cpu").eval()
+    b = PtychoPINN_Lightning.load_from_checkpoint(tmp_path / "model.ckpt", map_location="cpu").eval()
+    x = torch.from_numpy(RNG.uniform(0, 5e3, (2, 4, 64, 64)).astype(np.float32))
+    off = torch.from_numpy(RNG.uniform(-5, 5, (2, 1, 2, 4)).astype(np.float32))
+    with torch.no_grad():
+        torch.testing.assert_close(a(x, off)["object"], b(x, off)["object"], rtol=0, atol=0)
+
+
 def test_archive_save_load_predict(trained_torch):
     assert_model_archive(trained_torch["archive"], backend="pytorch")
     data = trained_torch["results"]["test_container"]

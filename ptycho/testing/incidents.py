@@ -1,0 +1,132 @@
+"""Incident files: one ready-to-file Markdown page per runtime-guardrail breach.
+
+Each page holds what a maintainer needs to act without the CI log: the measured time against the budget,
+recent history, the exact command that reruns only that test with the same options and environment, the
+environment snapshot, the component the suite guards, and the escalation steps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from ptycho.atomic import atomic_path
+from ptycho.testing.suites import component_of, suite_of
+
+HISTORY_SHOWN = 5
+MEANING = {
+    "ceiling": "stopped at its hard ceiling (the test failed)",
+    "warn": "slower than its warning threshold (the test passed; investigate)",
+    "incomplete": "faster than its floor: it probably skipped part of its workflow",
+}
+
+
+def file_name(nodeid: str) -> str:
+    """A file-system-safe, readable name for a test id."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:180] + ".md"
+
+
+def rerun_command(nodeid: str, tier: str, rootpath: Path, options: list[str], env: dict[str, str]) -> str:
+    """``cd ROOT && VAR=… python -m pytest NODEID --only-tier TIER OPTIONS``: selects exactly that test."""
+    assignments = " ".join(f"{key}={_shell_value(value)}" for key, value in sorted(env.items()))
+    words = [sys.executable, "-m", "pytest", nodeid, "--only-tier", tier, *options]
+    command = " ".join(shlex.quote(w) for w in words)
+    return f"cd {shlex.quote(str(rootpath))} && {assignments + ' ' if assignments else ''}{command}"
+
+
+def _shell_value(value: str) -> str:
+    return shlex.quote(value) if value else '""'  # CUDA_VISIBLE_DEVICES="" reads as intended
+
+
+def recent_durations(history_path: Path | None) -> dict[str, list[float]]:
+    """nodeid -> durations of the last sessions in a ``--runtime-history`` JSONL (oldest first)."""
+    if history_path is None or not history_path.is_file():
+        return {}
+    durations: dict[str, list[float]] = {}
+    for line in history_path.read_text().splitlines():
+        try:
+            session = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line must not stop an incident from being written
+        for nodeid, seconds in session.get("tests", {}).items():
+            durations.setdefault(nodeid, []).append(seconds)
+    return {k: v[-HISTORY_SHOWN:] for k, v in durations.items()}
+
+
+def render(record: dict, *, command: str, environment: dict, history: list[float] | None, score, recorded) -> str:
+    b = record["budget"]
+    status = record["status"]
+    component, meaning = component_of(record["nodeid"])
+    phases = ", ".join(f"{k} {v:.2f} s" for k, v in record["phases"].items() if k != "stopped")
+    if history:
+        past = ", ".join(f"{s:.2f}" for s in history) + " s (oldest first)"
+    else:
+        past = "no history for this test (pytest --runtime-history PATH keeps one)"
+    lines = [
+        f"# Runtime incident: {status} — `{record['nodeid']}`",
+        "",
+        f"- written: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
+        f"- test: `{record['nodeid']}`",
+        f"- tier: {record['tier']}",
+        f"- verdict: **{status}** — {MEANING.get(status, status)}",
+        f"- suite: {suite_of(record['nodeid']) or 'n/a'}",
+        "",
+        "## Time against budget",
+        "",
+        "| | seconds |",
+        "|---|---:|",
+        f"| measured (test call) | {record['duration']:.2f} |",
+        f"| floor | {b['floor']:.2f} |",
+        f"| baseline | {b['baseline']:.2f} |",
+        f"| warn | {b['warn']:.2f} |",
+        f"| ceiling | {b['ceiling']:.2f} |",
+        "",
+        f"Budget from the {b['source']}, scaled by the calibration factor {b['factor']:.2f} "
+        f"(machine score today {_num(score)}, recorded {_num(recorded)}). Phases: {phases or 'n/a'}.",
+        "",
+        f"Last durations from the history: {past}.",
+        "",
+        "## Rerun just this test",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        "## Environment",
+        "",
+        "```json",
+        json.dumps(environment, indent=2),
+        "```",
+        "",
+        "## Component",
+        "",
+        f"This suite guards: {component}. A failure here usually means: {meaning}.",
+        "",
+        "## Escalation",
+        "",
+        "1. Reproduce with the command above on the same machine; run it twice (the first run may pay "
+        "one-off costs such as TensorFlow tracing).",
+        "2. Compare the environment above with the machine recorded in `tests/runtime_baselines.json` "
+        "(package versions, CPU, thread variables, `CUDA_VISIBLE_DEVICES`); `ptycho doctor` shows today's.",
+        "3. Check the component this suite guards (above) and the commits that touched it since the last "
+        "green run (`git log --since=... -- <paths>`).",
+        "4. File an issue with this file attached; do not re-record baselines to silence it.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _num(value) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def write(folder: Path, record: dict, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / file_name(record["nodeid"])
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return path
