@@ -16,6 +16,17 @@ from ptycho_torch.model import create_model
 from ptycho_torch.physics import poisson_nll
 
 
+def loss_weights(config) -> dict:
+    """The loss composition of a canonical ``TrainingConfig``, as the module's ``training_config`` holds it."""
+    return {
+        "model_type": config.model.model_type,
+        "nll_weight": config.nll_weight,
+        "mae_weight": config.mae_weight,
+        "realspace_weight": config.realspace_weight,
+        "realspace_mae_weight": config.realspace_mae_weight,
+    }
+
+
 def loss_terms(model, outputs: dict, x_scaled, y_trimmed, training: dict) -> dict:
     """Weighted loss terms, the same composition as the TensorFlow engine (zero weights skipped)."""
     if training["model_type"] == "supervised":

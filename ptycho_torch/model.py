@@ -145,7 +145,7 @@ class PtychoPINN(nn.Module):
         }
 
     # -- neutral weights ----------------------------------------------------------------------
-    def _convs(self) -> dict[str, nn.Conv2d]:
+    def named_convs(self) -> dict[str, nn.Conv2d]:
         out = {f"encoder/block{i}/conv{j}": getattr(b, f"conv{j}") for i, b in enumerate(self.encoder) for j in (0, 1)}
         out.update(self.decoder_amp.convs("decoder_amp"))
         out.update(self.decoder_phase.convs("decoder_phase"))
@@ -154,7 +154,7 @@ class PtychoPINN(nn.Module):
     def export_weights(self) -> dict[str, np.ndarray]:
         """All weights as ``{neutral name: float32 array}``; kernels converted OIHW -> HWIO."""
         out = {}
-        for name, conv in self._convs().items():
+        for name, conv in self.named_convs().items():
             out[f"{name}/kernel"] = conv.weight.detach().permute(2, 3, 1, 0).cpu().numpy().copy()
             out[f"{name}/bias"] = conv.bias.detach().cpu().numpy().copy()
         out["intensity_scaler/log_scale"] = self.log_scale.detach().cpu().numpy().astype(np.float32)
@@ -171,7 +171,7 @@ class PtychoPINN(nn.Module):
                 f"probe has {weights['probe/real'].shape[0]} modes, the model "
                 f"{self.probe_real.shape[0]}; build the model with the archive's probe"
             )
-        for name, conv in self._convs().items():
+        for name, conv in self.named_convs().items():
             conv.weight.copy_(torch.from_numpy(np.asarray(weights[f"{name}/kernel"])).permute(3, 2, 0, 1))
             conv.bias.copy_(torch.from_numpy(np.asarray(weights[f"{name}/bias"])))
         self.log_scale.copy_(torch.as_tensor(np.asarray(weights["intensity_scaler/log_scale"])))

@@ -68,10 +68,15 @@ def object_patches(decoded: torch.Tensor, offsets: torch.Tensor, channels: int, 
     return decoded.expand(-1, channels, -1, -1)
 
 
+def illuminate(probe: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+    """Exit waves ``P·O``: probe ``[M, N, N]``, patches ``[B, C, N, N]`` -> ``[B, M, C, N, N]``."""
+    return probe[None, :, None] * patches[:, None]
+
+
 def farfield_intensity(probe: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
     """``Σ_modes |fftshift(FFT2(P·O))|² / N²``: probe ``[M, N, N]``, patches ``[B, C, N, N]`` -> ``[B, C, N, N]``."""
     N = patches.shape[-1]
-    waves = probe[None, :, None] * patches[:, None]
+    waves = illuminate(probe, patches)
     far = torch.fft.fftshift(torch.fft.fft2(waves), dim=(-2, -1))
     return (far.real**2 + far.imag**2).sum(1) / float(N * N)
 

@@ -148,7 +148,7 @@ class PtychoPINN(keras.Model):
         }
 
     # -- neutral weights ----------------------------------------------------------------------
-    def _convs(self) -> dict:
+    def named_convs(self) -> dict:
         convs = {f"encoder/block{i}/conv{j}": pair[j] for i, pair in enumerate(self.encoder_blocks) for j in (0, 1)}
         convs.update(self.decoder_amp.convs)
         convs.update(self.decoder_phase.convs)
@@ -157,7 +157,7 @@ class PtychoPINN(keras.Model):
     def export_weights(self) -> dict[str, np.ndarray]:
         """All weights as ``{neutral name: float32 array}`` (see :mod:`ptycho.architecture`)."""
         out = {}
-        for name, conv in self._convs().items():
+        for name, conv in self.named_convs().items():
             out[f"{name}/kernel"] = conv.kernel.numpy()
             out[f"{name}/bias"] = conv.bias.numpy()
         out["intensity_scaler/log_scale"] = np.asarray(self.log_scale.numpy(), np.float32)
@@ -173,7 +173,7 @@ class PtychoPINN(keras.Model):
                 f"probe has {weights['probe/real'].shape[0]} modes, the model "
                 f"{self.probe_real.shape[0]}; build the model with the archive's probe"
             )
-        for name, conv in self._convs().items():
+        for name, conv in self.named_convs().items():
             conv.kernel.assign(weights[f"{name}/kernel"])
             conv.bias.assign(weights[f"{name}/bias"])
         self.log_scale.assign(weights["intensity_scaler/log_scale"])

@@ -71,10 +71,15 @@ def object_patches(decoded, offsets, channels: int, object_big: bool):
     return tf.repeat(decoded, channels, axis=1)
 
 
+def illuminate(probe, patches):
+    """Exit waves ``P·O``: probe ``[M, N, N]``, patches ``[B, C, N, N]`` -> ``[B, M, C, N, N]``."""
+    return probe[None, :, None] * patches[:, None]
+
+
 def farfield_intensity(probe, patches):
     """``Σ_modes |fftshift(FFT2(P·O))|² / N²``: probe ``[M, N, N]``, patches ``[B, C, N, N]`` -> ``[B, C, N, N]``."""
     N = patches.shape[-1]
-    waves = probe[None, :, None] * patches[:, None]  # [B, M, C, N, N]
+    waves = illuminate(probe, patches)
     far = tf.signal.fftshift(tf.signal.fft2d(waves), axes=(-2, -1))
     return tf.reduce_sum(tf.math.real(far * tf.math.conj(far)), axis=1) / float(N * N)
 

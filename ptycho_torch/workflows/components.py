@@ -26,7 +26,7 @@ from ptycho.workflows.common import (
 )
 from ptycho_torch import model_manager
 from ptycho_torch.datamodule import PtychoDataModule
-from ptycho_torch.lightning_module import PtychoPINN_Lightning
+from ptycho_torch.lightning_module import PtychoPINN_Lightning, loss_weights
 from ptycho_torch.model import DiffractionToObject
 from ptycho_torch.trainer import build_trainer, monitor_metric
 
@@ -59,11 +59,7 @@ def hyperparameters(
     training_config = {
         "nepochs": config.nepochs,
         "batch_size": config.batch_size,
-        "model_type": config.model.model_type,
-        "nll_weight": config.nll_weight,
-        "mae_weight": config.mae_weight,
-        "realspace_weight": config.realspace_weight,
-        "realspace_mae_weight": config.realspace_mae_weight,
+        **loss_weights(config),
         "learning_rate": execution.learning_rate,
         "scheduler": execution.scheduler,
         "monitor": monitor_metric(execution, has_val),

@@ -1,0 +1,86 @@
+"""The parity checks fail when an engine is wrong (fakes inject the faults), and the report command works."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ptycho.config.config import ModelConfig
+from ptycho.parity import config_checks, model_checks, physics_checks, registry
+from ptycho.parity.result import FLOAT32, Check, relative_error
+
+pytestmark = pytest.mark.per_pr
+
+
+class MirroredEngine:
+    """The reference physics with the offset sign flipped: the classic cross-engine bug."""
+
+    from ptycho.physics import group as _group
+
+    def split_group(self, canvas, offsets, N, dtype="float32"):
+        return self._group.split_group(canvas, -offsets, N)
+
+    def translate(self, images, offsets, dtype="float32"):
+        from ptycho.physics import Translation
+
+        return Translation(-offsets).fwd(images)
+
+
+def test_a_mirrored_offset_fails_the_sign_and_translation_checks():
+    error, detail = physics_checks.offset_sign(MirroredEngine(), 64, "float64")
+    assert error > 0.1 and "mirrored" in detail
+    assert physics_checks.translation(MirroredEngine(), 64, "float64") > 0.1
+
+
+def test_a_changed_legacy_key_is_counted_and_named():
+    expected, bridged = config_checks.training_pair(non_default=True)
+    bridged.mae_weight = 0.75
+    error, detail = config_checks.compare((expected, bridged), non_default=True)
+    assert error == 1 and "mae_weight (0.5 vs 0.75)" in detail
+
+
+def test_a_field_left_at_its_default_is_flagged_in_the_non_default_pair():
+    expected, bridged = config_checks.training_pair(non_default=True)
+    expected.nepochs = bridged.nepochs = 50  # the default: that field would go untested
+    error, detail = config_checks.compare((expected, bridged), non_default=True)
+    assert error == 1 and "left at the default: nepochs" in detail
+
+
+def test_tensor_errors_scale_by_layer():
+    expected = {"a/kernel": np.array([100.0, -50.0]), "a/bias": np.array([0.01]), "b/bias": np.array([2.0])}
+    actual = {"a/kernel": np.array([100.0, -50.0]), "a/bias": np.array([0.02]), "b/bias": np.array([2.2])}
+    errors = model_checks.tensor_errors(actual, expected)
+    assert errors == pytest.approx({"a/kernel": 0.0, "a/bias": 1e-4, "b/bias": 0.1})
+
+
+def test_relative_error_and_a_raising_check_is_a_failed_row():
+    assert relative_error([1.0, 2.0], [1.0, 2.0]) == 0 and relative_error([1.0, 2.2], [1.0, 2.0]) == pytest.approx(0.1)
+
+    def broken():
+        raise RuntimeError("engine exploded")
+
+    (result,) = registry.run([Check("x/broken", "physics", FLOAT32, broken)])
+    assert not result.passed and "RuntimeError: engine exploded" in result.detail
+
+
+def test_the_same_weights_combinations_cover_every_flag():
+    combos = list(model_checks.combinations())
+    assert len(combos) == 2 * 2 * 2 * 2 * 2 * 4
+    assert {(c.N, c.gridsize, c.object_big, c.probe_big, c.pad_object, c.amp_activation) for c in combos}.__len__() == 128
+    assert ModelConfig(N=64, gridsize=2, n_filters_scale=1) in [
+        ModelConfig(N=c.N, gridsize=c.gridsize, n_filters_scale=1) for c in combos]
+
+
+@pytest.mark.torch
+def test_parity_command_prints_the_table_and_writes_json(tmp_path):
+    report = tmp_path / "parity.json"
+    result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "parity", "--group", "config", "--report",
+                             str(report)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "config/training/non_default/legacy_dict" in result.stdout and "4/4 parity checks pass" in result.stdout
+    records = json.loads(report.read_text())
+    assert len(records) == 4
+    assert set(records[0]) == {"name", "group", "error", "tolerance", "detail", "seconds", "passed"}
+    assert all(r["passed"] and r["error"] == 0 for r in records)
