@@ -1,4 +1,5 @@
-"""nox sessions for the ptychopinn harness: one per tier, plus lint, tf_only, gpu, record_baselines, bench.
+"""nox sessions for the ptychopinn harness: one per tier, plus lint, tf_only, gpu, record_baselines, parity,
+doctor, bench.
 
 Tier sessions run in the project environment (.venv, set up by ./run.sh), so a second run starts in
 seconds; ``tf_only`` builds (once, then reuses) an environment without torch.
@@ -104,6 +105,19 @@ def record_baselines(session: nox.Session) -> None:
         env=CPU_ONLY,
         external=True,
     )
+
+
+@nox.session(venv_backend="none", default=False)
+def parity(session: nox.Session) -> None:
+    """The engines' agreement, check by check: table on stdout, records in parity_report.json."""
+    session.run(sys.executable, "-m", "ptycho.cli.main", "parity", "--report", "parity_report.json",
+                *session.posargs, env=CPU_ONLY, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def doctor(session: nox.Session) -> None:
+    """Readiness checklist of this machine (add -- --smoke for a timed train/save/load/infer per engine)."""
+    session.run(sys.executable, "-m", "ptycho.cli.main", "doctor", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none", default=False)

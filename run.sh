@@ -37,7 +37,7 @@ case "$cmd" in
     test)
         setup
         # every tier, and a missing engine is an error instead of a skip
-        exec "$VENV/bin/python" -m pytest --require-backends tf,torch --runtime-report .pytest-runtime.json "$@"
+        exec "$VENV/bin/python" -m pytest --require-backends tf,torch --runtime-report .pytest-runtime.json --runtime-incidents .pytest-incidents "$@"
         ;;
     *)
         echo "usage: ./run.sh demo|test [ARGS...]" >&2

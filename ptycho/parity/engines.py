@@ -14,7 +14,38 @@ import numpy as np
 from ptycho.config.config import ModelConfig, TrainingConfig
 
 
-class TensorFlowEngine:
+class PhysicsPieces:
+    """The engine's physics functions (``self.physics``) on NumPy inputs; ``tensor()`` converts (the
+    TensorFlow engine runs float32 only, so it ignores ``dtype``)."""
+
+    def tensor(self, array, dtype):
+        raise NotImplementedError
+
+    def translate(self, images, offsets, dtype="float32"):
+        return self.physics.translate(self.tensor(images, dtype), self.tensor(offsets, dtype)).numpy()
+
+    def merge_group(self, patches, offsets, dtype="float32"):
+        canvas = self.physics.merge_group(self.tensor(np.moveaxis(patches, -1, 1), dtype), self.tensor(offsets, dtype))
+        return canvas.numpy()
+
+    def split_group(self, canvas, offsets, N, dtype="float32"):
+        out = self.physics.split_group(self.tensor(canvas, dtype), self.tensor(offsets, dtype), N).numpy()
+        return np.moveaxis(out, 1, -1)
+
+    def illuminate(self, probe, patches, dtype="float32"):
+        """probe ``(M, N, N)``, patches ``(B, N, N)`` -> ``(B, M, N, N)``."""
+        waves = self.physics.illuminate(self.tensor(probe, dtype), self.tensor(patches[:, None], dtype))
+        return waves.numpy()[:, :, 0]
+
+    def diffraction_amplitude(self, probe, patches, dtype="float32"):
+        intensity = self.physics.farfield_intensity(self.tensor(probe, dtype), self.tensor(patches[:, None], dtype))
+        return np.sqrt(intensity.numpy()[:, 0])
+
+    def poisson_nll(self, lam, counts, dtype="float32"):
+        return float(self.physics.poisson_nll(self.tensor(lam, dtype), self.tensor(counts, dtype)))
+
+
+class TensorFlowEngine(PhysicsPieces):
     name = "tensorflow"
     dtypes = ("float32",)
 
@@ -26,30 +57,9 @@ class TensorFlowEngine:
 
         self.tf, self.physics, self.model_module, self.train = tf, physics, tf_model, train
 
-    def _c(self, array, dtype):
-        return self.tf.constant(np.asarray(array).astype(np.complex64 if np.iscomplexobj(array) else np.float32))
-
-    # -- physics pieces ------------------------------------------------------------------------
-    def translate(self, images, offsets, dtype="float32"):
-        return self.physics.translate(self._c(images, dtype), self._c(offsets, dtype)).numpy()
-
-    def merge_group(self, patches, offsets, dtype="float32"):
-        return self.physics.merge_group(self._c(np.moveaxis(patches, -1, 1), dtype), self._c(offsets, dtype)).numpy()
-
-    def split_group(self, canvas, offsets, N, dtype="float32"):
-        out = self.physics.split_group(self._c(canvas, dtype), self._c(offsets, dtype), N).numpy()
-        return np.moveaxis(out, 1, -1)
-
-    def illuminate(self, probe, patches, dtype="float32"):
-        """probe ``(M, N, N)``, patches ``(B, N, N)`` -> ``(B, M, N, N)``."""
-        return self.physics.illuminate(self._c(probe, dtype), self._c(patches[:, None], dtype)).numpy()[:, :, 0]
-
-    def diffraction_amplitude(self, probe, patches, dtype="float32"):
-        intensity = self.physics.farfield_intensity(self._c(probe, dtype), self._c(patches[:, None], dtype))
-        return np.sqrt(intensity.numpy()[:, 0])
-
-    def poisson_nll(self, lam, counts, dtype="float32"):
-        return float(self.physics.poisson_nll(self._c(lam, dtype), self._c(counts, dtype)))
+    def tensor(self, array, dtype):
+        array = np.asarray(array)
+        return self.tf.constant(array.astype(np.complex64 if np.iscomplexobj(array) else np.float32))
 
     # -- the model -----------------------------------------------------------------------------
     def build(self, model_config: ModelConfig, probe, intensity_scale: float, seed: int = 0, probe_trainable=False):
@@ -99,7 +109,7 @@ class TensorFlowEngine:
         return self.model_module.DiffractionToObject(model)
 
 
-class TorchEngine:
+class TorchEngine(PhysicsPieces):
     name = "pytorch"
     dtypes = ("float32", "float64")
 
@@ -111,34 +121,13 @@ class TorchEngine:
 
         self.torch, self.physics, self.model_module, self.lightning = torch, physics, torch_model, lightning_module
 
-    def _t(self, array, dtype):
+    def tensor(self, array, dtype):
         array = np.asarray(array)
         if np.iscomplexobj(array):
             array = array.astype(np.complex128 if dtype == "float64" else np.complex64)
         else:
             array = array.astype(np.float64 if dtype == "float64" else np.float32)
         return self.torch.from_numpy(np.ascontiguousarray(array))
-
-    # -- physics pieces ------------------------------------------------------------------------
-    def translate(self, images, offsets, dtype="float32"):
-        return self.physics.translate(self._t(images, dtype), self._t(offsets, dtype)).numpy()
-
-    def merge_group(self, patches, offsets, dtype="float32"):
-        return self.physics.merge_group(self._t(np.moveaxis(patches, -1, 1), dtype), self._t(offsets, dtype)).numpy()
-
-    def split_group(self, canvas, offsets, N, dtype="float32"):
-        out = self.physics.split_group(self._t(canvas, dtype), self._t(offsets, dtype), N).numpy()
-        return np.moveaxis(out, 1, -1)
-
-    def illuminate(self, probe, patches, dtype="float32"):
-        return self.physics.illuminate(self._t(probe, dtype), self._t(patches[:, None], dtype)).numpy()[:, :, 0]
-
-    def diffraction_amplitude(self, probe, patches, dtype="float32"):
-        intensity = self.physics.farfield_intensity(self._t(probe, dtype), self._t(patches[:, None], dtype))
-        return np.sqrt(intensity.numpy()[:, 0])
-
-    def poisson_nll(self, lam, counts, dtype="float32"):
-        return float(self.physics.poisson_nll(self._t(lam, dtype), self._t(counts, dtype)))
 
     # -- the model -----------------------------------------------------------------------------
     def build(self, model_config: ModelConfig, probe, intensity_scale: float, seed: int = 0, probe_trainable=False):
