@@ -12,7 +12,7 @@ def table(results) -> str:
     width = max(len(r.name) for r in results)
     lines = [f"{'check':<{width}}  {'error':>10}  {'tolerance':>9}  result"]
     for r in results:
-        lines.append(f"{r.name:<{width}}  {r.error:>10.3g}  {r.tolerance:>9.0e}  {'pass' if r.passed else 'FAIL'}"
+        lines.append(f"{r.name:<{width}}  {r.error:>10.3g}  {r.tolerance:>9.2g}  {'pass' if r.passed else 'FAIL'}"
                      + (f"  {r.detail}" if r.detail and not r.passed else ""))
     return "\n".join(lines)
 
@@ -25,7 +25,7 @@ def summary(results) -> str:
     for group, rs in by_group.items():
         worst = max(rs, key=lambda r: r.error / r.tolerance if r.tolerance else (0 if r.error == 0 else float("inf")))
         parts.append(f"{group}: {sum(r.passed for r in rs)}/{len(rs)} pass, worst {worst.error:.2g} "
-                     f"(tolerance {worst.tolerance:.0e}, {worst.name})")
+                     f"(tolerance {worst.tolerance:.2g}, {worst.name})")
     return "\n".join(parts)
 
 

@@ -40,7 +40,7 @@ class Result:
 
     def describe(self) -> str:
         verdict = "pass" if self.passed else "FAIL"
-        text = f"{self.name}: error {self.error:.3g} vs tolerance {self.tolerance:.0e} ({verdict}) {self.detail}"
+        text = f"{self.name}: error {self.error:.3g} vs tolerance {self.tolerance:.2g} ({verdict}) {self.detail}"
         return text.strip()
 
 
