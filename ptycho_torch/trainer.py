@@ -46,7 +46,7 @@ class LastCheckpoint(Callback):
 
     def on_train_epoch_end(self, trainer, module):
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        trainer.save_checkpoint(tmp)  # collective under DDP; rank 0 writes
+        trainer.save_checkpoint(tmp, weights_only=False)  # full state for --resume; collective under DDP
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         trainer.strategy.barrier("last_checkpoint")

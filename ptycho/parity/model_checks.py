@@ -174,12 +174,12 @@ def lightning_runs(model_config: ModelConfig) -> dict:
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             seen["loss"] = float(outputs["loss"])
 
-    trainer = L.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+    trainer = L.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False, limit_val_batches=0,
                         enable_progress_bar=False, enable_model_summary=False, callbacks=[Capture()])
     trainer.fit(module, loader)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "step.ckpt"
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=True)
         reloaded = PtychoPINN_Lightning.load_from_checkpoint(path, map_location="cpu", weights_only=True)
     module.eval(), reloaded.eval()
     with torch.no_grad():
