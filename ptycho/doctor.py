@@ -268,6 +268,7 @@ def smoke(backend: str) -> Check:
     """Train -> save -> load -> infer a tiny simulated set through the real CLI, timed per step."""
     from ptycho.data_contract import write_npz
     from ptycho.simulation import SimulationSpec, simulate_dataset
+    from ptycho.testing.commands import CPU_ONLY, run_ptycho
 
     name = f"Smoke run ({backend})"
     with tempfile.TemporaryDirectory(prefix="ptycho-doctor-") as tmp:
@@ -284,8 +285,7 @@ def smoke(backend: str) -> Check:
         times = {}
         for step, args in steps.items():
             start = time.perf_counter()
-            result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "--quiet", *args],
-                                    capture_output=True, text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+            result = run_ptycho("--quiet", *args, env=CPU_ONLY, check=False, echo=False)
             times[step] = time.perf_counter() - start
             if result.returncode != 0:
                 tail = (result.stderr.strip().splitlines() or ["no output"])[-1]

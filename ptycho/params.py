@@ -8,6 +8,8 @@ that says what to do, instead of silently returning a stale default.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,14 @@ def update_legacy_dict(target: dict, config: Any) -> dict:
 def reset() -> None:
     """Forget every synced value (tests and long-lived processes that switch configs)."""
     cfg.clear()
+
+
+@contextmanager
+def preserved() -> Iterator[None]:
+    """Run a block that syncs its own config, then put the legacy dict back as it was."""
+    saved = dict(cfg)
+    try:
+        yield
+    finally:
+        cfg.clear()
+        cfg.update(saved)

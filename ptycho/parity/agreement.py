@@ -56,15 +56,11 @@ def trained_pair(epochs: int = EPOCHS) -> dict:
     raw = RawData(from_arrays(arrays, "agreement"))
     config = TrainingConfig(model=ModelConfig(N=64, gridsize=2, n_filters_scale=1), n_groups=N_GROUPS,
                             batch_size=BATCH_SIZE, nepochs=epochs)
-    saved = dict(params.cfg)
-    try:
+    with params.preserved():
         start_workflow(config)
         data = create_ptycho_data_container(raw, config)
         probe = set_probe_guess(data.X, data.probe)
         scale = initial_intensity_scale(config, data)
-    finally:
-        params.cfg.clear()
-        params.cfg.update(saved)
 
     tf_model = create_model(config.model, probe, scale, seed=0)
     trainer = Trainer(tf_model, config)
