@@ -39,3 +39,23 @@ class EpochReporter:
             per_epoch,
             format_seconds(per_epoch * (self.total - epoch - 1)),
         )
+
+
+class IterationReporter:
+    """Logs ``[label] iteration k/n  poisson_nll …  r_factor …  (t s/it, ETA …)`` for iterative solvers."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label = total, label
+
+    def done(self, iteration: int, row: dict) -> None:
+        per_iteration = row["seconds"] / (iteration + 1)
+        log.info(
+            "[%s] iteration %d/%d  poisson_nll %.6g  r_factor %.4f  (%.2f s/it, ETA %s)",
+            self.label,
+            iteration + 1,
+            self.total,
+            row["poisson_nll"],
+            row["r_factor"],
+            per_iteration,
+            format_seconds(per_iteration * (self.total - iteration - 1)),
+        )

@@ -27,8 +27,8 @@ def _reconstruction(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def run(args) -> int:
+    from ptycho.outputs import inner_region
     from ptycho.plotting import plot_comparison
-    from ptycho.workflows.inference import inner_region
 
     obj, positions = _reconstruction(Path(args.reconstruction))
     truth = read_npz(args.truth).objectGuess

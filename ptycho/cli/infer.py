@@ -11,67 +11,66 @@ import numpy as np
 
 from ptycho.atomic import atomic_path
 from ptycho.cli.options import add_backend, add_torch_knobs, execution_config
-from ptycho.consistency import data_consistency
-from ptycho.data_contract import read_npz, write_npz
-from ptycho.product import write_product
+from ptycho.data_contract import read_npz
+from ptycho.errors import ConfigError
+from ptycho.outputs import Outcome, consistency, score, write_comparison, write_reconstruction
 from ptycho.raw_data import RawData
+from ptycho.solver.workflow import scan_positions
 
 log = logging.getLogger("ptycho.infer")
 
 
-def consistency_of(result, raw: RawData, M: int) -> dict:
-    """Data consistency of the stitched object against every measured pattern of ``raw``."""
-    from ptycho.physics import canvas_for
+def network_outcome(result, raw: RawData, backend: str, M: int, history: dict | None) -> tuple[Outcome, np.ndarray]:
+    """The network's stitched reconstruction as an :class:`~ptycho.outputs.Outcome`, and its frame's origin."""
+    from ptycho.workflows.inference import stitch_origin
 
-    positions = np.stack([raw.xcoords, raw.ycoords], axis=1)
-    if raw.objectGuess is None:  # the stitched canvas starts at the smallest window's corner
-        _, origin = canvas_for(result.data.positions.astype(np.float64), M)
-        positions = positions - origin
-    return data_consistency(result.obj, result.data.probe, positions, raw.diff3d)
-
-
-def write_outputs(result, out: Path, backend: str, history: dict | None = None) -> dict[str, Path]:
-    """Every output file of one reconstruction into ``out``."""
-    from ptycho.plotting import plot_comparison
-    from ptycho.workflows.common import save_outputs
-
-    obj = result.obj
-    files = save_outputs(np.abs(obj), np.angle(obj), {"backend": backend}, out)
-    files["object"] = write_npz(
-        out / "reconstruction.npz",
-        {
-            "object": obj.astype(np.complex64),
-            "patches": result.patches.astype(np.complex64),
-            "positions": result.data.positions.astype(np.float64),
-        },
-    )
-    probe = result.data.probe
-    losses = (history or {}).get("train_loss", [])
-    files["product"] = write_product(
-        out / "product.h5",
-        name=f"ptychopinn-{backend}",
-        probe=probe,
-        obj=obj,
-        positions=result.data.positions,
-        losses=losses,
+    origin = stitch_origin(result.data, None if raw.objectGuess is None else raw.objectGuess.shape, M)
+    return Outcome(
+        name=backend,
+        obj=result.obj,
+        probe=result.data.probe,
+        positions=scan_positions(raw) - origin,
         photon_count=result.data.nphotons,
-        comments=f"reconstructed by {backend}",
-    )
-    if result.metrics is not None:
-        with atomic_path(out / "metrics.json") as tmp:
-            tmp.write_text(json.dumps(result.metrics, indent=2))
-        files["metrics"] = out / "metrics.json"
-        truth = result.data.objectGuess
-        aligned = obj * np.exp(-1j * np.angle(np.vdot(truth, obj)))
-        files["comparison"] = plot_comparison(
-            truth, aligned, out / "comparison.png", f"{backend}: ground truth | reconstruction | error"
-        )
-    return files
+        losses=tuple((history or {}).get("train_loss", [])),
+        patches=result.patches,
+    ), origin
+
+
+def refined_outcome(network: Outcome, origin, raw: RawData, iterations: int, refine_probe: bool):
+    """``iterations`` of Poisson-likelihood refinement from the network's object (:func:`ptycho.solver.refine`)."""
+    from ptycho.solver import refine
+
+    estimate = refine(network.obj, origin, raw, iterations, probe=network.probe, refine_probe=refine_probe)
+    return Outcome(
+        name=f"{network.name}+refine",
+        obj=estimate.obj,
+        probe=estimate.probe,
+        positions=estimate.positions,
+        photon_count=network.photon_count,
+        losses=network.losses,
+    ), estimate
+
+
+def _write_json(path: Path, value: dict) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2))
+    return path
+
+
+def _quality_line(stage: str, fit: dict, quality: dict | None) -> str:
+    line = f"{stage}: Poisson NLL {fit['poisson_nll_per_pixel']:.6g} per pixel, R-factor {fit['r_factor']:.4f}"
+    if quality:
+        line += f"; amplitude SSIM {quality['amplitude']['ssim']:.3f}, phase SSIM {quality['phase']['ssim']:.3f}"
+    return line
 
 
 def run(args) -> int:
     from ptycho.workflows.inference import infer_with_backend
 
+    if args.refine < 0:
+        raise ConfigError(f"--refine {args.refine}: give a number of refinement iterations >= 0")
+    if args.refine_probe and not args.refine:
+        raise ConfigError("--refine-probe needs --refine K (the probe is refined during those K iterations)")
     execution = execution_config(args, args.quiet)  # rejects torch knobs for tensorflow
     device = None
     if execution is not None:
@@ -83,22 +82,36 @@ def run(args) -> int:
     out = Path(args.output_dir)
     history_file = Path(args.model) / "history.json"
     history = json.loads(history_file.read_text()) if history_file.is_file() else None
-    files = write_outputs(result, out, args.backend, history)
-    consistency = consistency_of(result, raw, args.M)
-    with atomic_path(out / "consistency.json") as tmp:
-        tmp.write_text(json.dumps(consistency, indent=2))
-    files["consistency"] = out / "consistency.json"
+    network, origin = network_outcome(result, raw, args.backend, args.M, history)
+    stages = {"network": (network, result.metrics, consistency(network, raw.diff3d))}
+    final = network
+    if args.refine:
+        final, estimate = refined_outcome(network, origin, raw, args.refine, args.refine_probe)
+        quality = None if raw.objectGuess is None else score(final.obj, raw.objectGuess, final.positions)
+        stages["refined"] = (final, quality, consistency(final, raw.diff3d))
+        stages["refined"][2]["seconds"] = estimate.seconds
+    truth = raw.objectGuess
+    extra = {"network_object": network.obj.astype(np.complex64)} if args.refine else None
+    files = write_reconstruction(final, out, truth, extra)
+    if args.refine and truth is not None:
+        files["network_comparison"] = write_comparison(
+            network.obj,
+            truth,
+            network.positions,
+            out / "network_comparison.png",
+            f"{network.name} (network only): ground truth | reconstruction | error",
+        )
+    report = {stage: value[1] for stage, value in stages.items()}
+    fits = {stage: value[2] for stage, value in stages.items()}
+    if truth is not None:
+        files["metrics"] = _write_json(out / "metrics.json", report if args.refine else report["network"])
+    files["consistency"] = _write_json(out / "consistency.json", fits if args.refine else fits["network"])
     print(
         f"reconstructed {result.patches.shape[0]} groups ({result.patterns_per_second:.0f} patterns/s); "
         f"wrote {', '.join(str(p.name) for p in files.values())} to {out}"
     )
-    print(
-        f"data consistency: Poisson NLL {consistency['poisson_nll_per_pixel']:.6g} per pixel, "
-        f"R-factor {consistency['r_factor']:.4f}"
-    )
-    if result.metrics:
-        m = result.metrics
-        print(f"vs ground truth: amplitude SSIM {m['amplitude']['ssim']:.3f}, phase SSIM {m['phase']['ssim']:.3f}")
+    for stage, (_, quality, fit) in stages.items():
+        print(_quality_line(stage, fit, quality))
     return 0
 
 
@@ -128,5 +141,14 @@ def add_parser(sub) -> None:
         help="groups to reconstruct (default: every scan position)",
     )
     p.add_argument("--M", type=int, default=20, help="central window stitched from each patch")
+    refine = p.add_argument_group("physics refinement")
+    refine.add_argument(
+        "--refine",
+        type=int,
+        default=0,
+        metavar="K",
+        help="after the network, K iterations of Poisson-likelihood refinement of the object (0: none)",
+    )
+    refine.add_argument("--refine-probe", action="store_true", help="refine the probe too during those iterations")
     add_torch_knobs(p, ("accelerator", "devices", "num_workers"))
     p.set_defaults(run=run)

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ptycho import metrics
+from ptycho import outputs
 from ptycho.config.config import InferenceConfig
 from ptycho.model_manager import model_config_from_params
-from ptycho.physics import stitch
+from ptycho.physics import canvas_for
 from ptycho.raw_data import RawData
 from ptycho.workflows.common import create_ptycho_data_container, stitch_patches
 
@@ -50,23 +50,19 @@ def reconstruct(
     return result
 
 
-def inner_region(positions: np.ndarray, shape, M: int) -> np.ndarray:
-    """Pixels covered by the stitched ``M × M`` windows, away from the scan's outermost half-window."""
-    covered = stitch(np.ones((len(positions), M, M)), positions.astype(np.float64), M, canvas_shape=shape).real > 0.5
-    rows, cols = np.nonzero(covered)
-    inner = np.zeros_like(covered)
-    margin = M // 2
-    inner[rows.min() + margin : rows.max() - margin + 1, cols.min() + margin : cols.max() - margin + 1] = True
-    return inner & covered
+def score(obj: np.ndarray, truth: np.ndarray, data, M: int = 20) -> dict:
+    """``ptycho.metrics.compare`` over the scanned region of ``data`` (a container), away from its edge."""
+    return outputs.score(obj, truth, data.positions, M)
 
 
-def score(obj: np.ndarray, truth: np.ndarray, data, M: int) -> dict:
-    """``ptycho.metrics.compare`` over the scanned region, away from its outermost half-window."""
-    return metrics.compare(obj, truth, mask=inner_region(data.positions, truth.shape, M))
+def stitch_origin(data, truth_shape, M: int) -> np.ndarray:
+    """Scan coordinate of the stitched canvas' pixel ``[0, 0]``: the truth's frame, else :func:`canvas_for`'s."""
+    return np.zeros(2) if truth_shape is not None else canvas_for(data.positions.astype(np.float64), M)[1]
 
 
-def infer_with_backend(bundle_dir, raw: RawData, backend: str, n_groups: int | None = None, M: int = 20,
-                       device: str | None = None):
+def infer_with_backend(
+    bundle_dir, raw: RawData, backend: str, n_groups: int | None = None, M: int = 20, device: str | None = None
+):
     """Load the bundle with ``backend`` and reconstruct ``raw``; ``device`` (PyTorch only) e.g. ``"cuda"``."""
     from ptycho.workflows.backend_selector import load_inference_bundle_with_backend
 

@@ -1,0 +1,123 @@
+"""Every output file of one reconstruction, whoever made it (a network, a refinement, an iterative solver):
+``reconstructed_amplitude.png``, ``reconstructed_phase.png``, ``reconstruction.npz``, ``product.h5`` and,
+with a ground truth, ``comparison.png`` cropped to the scanned region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ptycho import metrics
+from ptycho.consistency import data_consistency
+from ptycho.data_contract import write_npz
+from ptycho.physics import stitch
+from ptycho.product import write_product
+
+SCORE_WINDOW = 20  # the scanned region is judged away from its outermost half of this window
+
+
+def inner_region(positions: np.ndarray, shape, M: int = SCORE_WINDOW) -> np.ndarray:
+    """Pixels covered by ``M × M`` windows at ``positions``, away from the scan's outermost half-window."""
+    covered = stitch(np.ones((len(positions), M, M)), positions.astype(np.float64), M, canvas_shape=shape).real > 0.5
+    rows, cols = np.nonzero(covered)
+    inner = np.zeros_like(covered)
+    margin = M // 2
+    inner[rows.min() + margin : rows.max() - margin + 1, cols.min() + margin : cols.max() - margin + 1] = True
+    return inner & covered
+
+
+def score(obj: np.ndarray, truth: np.ndarray, positions: np.ndarray, M: int = SCORE_WINDOW) -> dict:
+    """``ptycho.metrics.compare`` over the scanned region (``positions`` in the truth's frame)."""
+    return metrics.compare(obj, truth, mask=inner_region(positions, truth.shape, M))
+
+
+def scanned_box(positions: np.ndarray, shape, M: int = SCORE_WINDOW) -> tuple[slice, slice]:
+    """Rows and columns of the scanned region's bounding box: what comparison figures show."""
+    rows, cols = np.nonzero(inner_region(positions, shape, M))
+    return slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
+
+
+@dataclass
+class Outcome:
+    """One reconstruction, ready to write. ``positions``: scan window centres ``(n, 2)`` in ``obj``'s frame."""
+
+    name: str  # e.g. "tensorflow", "tensorflow+refine", "rpie"
+    obj: np.ndarray
+    probe: np.ndarray
+    positions: np.ndarray
+    photon_count: float
+    losses: tuple = ()
+    patches: np.ndarray | None = None
+
+
+def consistency(outcome: Outcome, measured_amplitude: np.ndarray) -> dict:
+    """Data consistency (Poisson NLL per pixel, R-factor) of ``outcome`` against every measured pattern."""
+    return data_consistency(outcome.obj, outcome.probe, outcome.positions, measured_amplitude)
+
+
+def write_reconstruction(
+    outcome: Outcome, out: Path, truth: np.ndarray | None = None, extra_arrays: dict | None = None
+) -> dict[str, Path]:
+    """Write every output file of ``outcome`` into ``out``; ``truth`` (same frame) adds the comparison."""
+    from ptycho.plotting import plot_image
+
+    out = Path(out)
+    obj = outcome.obj
+    files = {
+        "amplitude": plot_image(
+            np.abs(obj),
+            out / "reconstructed_amplitude.png",
+            f"reconstructed amplitude ({outcome.name})",
+            "gray",
+            "amplitude (a.u.)",
+        ),
+        "phase": plot_image(
+            np.angle(obj),
+            out / "reconstructed_phase.png",
+            f"reconstructed phase ({outcome.name})",
+            "viridis",
+            "phase (rad)",
+        ),
+    }
+    arrays = {
+        "object": obj.astype(np.complex64),
+        "positions": outcome.positions.astype(np.float64),
+        "probe": np.asarray(outcome.probe, np.complex64),
+    }
+    if outcome.patches is not None:
+        arrays["patches"] = outcome.patches.astype(np.complex64)
+    arrays.update(extra_arrays or {})
+    files["object"] = write_npz(out / "reconstruction.npz", arrays)
+    files["product"] = write_product(
+        out / "product.h5",
+        name=f"ptychopinn-{outcome.name}",
+        probe=outcome.probe,
+        obj=obj,
+        positions=outcome.positions,
+        losses=outcome.losses,
+        photon_count=outcome.photon_count,
+        comments=f"reconstructed by {outcome.name}",
+    )
+    if truth is not None:
+        files["comparison"] = write_comparison(
+            obj,
+            truth,
+            outcome.positions,
+            out / "comparison.png",
+            f"{outcome.name}: ground truth | reconstruction | error",
+        )
+    return files
+
+
+def write_comparison(obj: np.ndarray, truth: np.ndarray, positions: np.ndarray, path: Path, title: str) -> Path:
+    """Truth | reconstruction | error over the scanned region; the reconstruction's global phase and
+    amplitude scale (arbitrary in ptychography) are matched to the truth there, as the metrics do."""
+    from ptycho.plotting import plot_comparison
+
+    box = scanned_box(positions, truth.shape)
+    truth, obj = truth[box], obj[box]
+    aligned = obj * np.exp(-1j * np.angle(np.vdot(truth, obj)))
+    aligned = aligned * (np.mean(np.abs(truth)) / max(np.mean(np.abs(aligned)), 1e-30))
+    return plot_comparison(truth, aligned, path, title)
