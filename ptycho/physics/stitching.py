@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ptycho.physics.group import WEIGHT_FLOOR
-from ptycho.physics.sampling import scatter_windows
+from ptycho.physics.sampling import sample_windows, scatter_windows
 
 
 def central_region(patches: np.ndarray, M: int) -> np.ndarray:
@@ -57,3 +57,35 @@ def stitch(
     total = scatter_windows(window, top, left, canvas_shape, chunk=chunk)
     weight = scatter_windows(np.ones((1, M, M)).repeat(len(window), 0), top, left, canvas_shape, chunk=chunk)
     return np.where(weight > WEIGHT_FLOOR, total / np.where(weight > WEIGHT_FLOOR, weight, 1.0), 0)
+
+
+def align_phases(
+    patches: np.ndarray,
+    positions: np.ndarray,
+    M: int,
+    canvas_shape: tuple[int, int] | None = None,
+    origin=(0.0, 0.0),
+    rounds: int = 8,
+) -> np.ndarray:
+    """Patches with their constant phase offsets made to agree with their neighbours.
+
+    Diffraction does not see a constant phase factor of an object patch, so a network trained on
+    diffraction leaves each patch's (each group's) phase offset free, and averaging patches with
+    different offsets blurs the stitched phase. Each round stitches the central ``M × M`` windows, then
+    rotates every patch by the phase of its window's overlap with that mosaic (a power iteration of phase
+    synchronisation: a wide ``M``, e.g. ``N/2``, links far neighbours and converges in a few rounds); the
+    mean rotation is removed, so the whole object keeps its phase reference.
+    """
+    patches = np.array(patches, dtype=np.complex128)
+    positions = np.asarray(positions, dtype=np.float64)
+    if canvas_shape is None:
+        canvas_shape, origin = canvas_for(positions, M)
+    top = positions[:, 1] - origin[1] - M / 2
+    left = positions[:, 0] - origin[0] - M / 2
+    for _ in range(rounds):
+        mosaic = stitch(patches, positions, M, canvas_shape, origin)
+        overlap = np.sum(np.conj(central_region(patches, M)) * sample_windows(mosaic, top, left, (M, M)), axis=(1, 2))
+        rotation = np.angle(overlap)
+        rotation -= np.angle(np.sum(np.exp(1j * rotation)))
+        patches *= np.exp(1j * rotation)[:, None, None]
+    return patches

@@ -12,6 +12,7 @@ from ptycho.config.config import TrainingConfig, validate_for_workflow
 from ptycho.errors import DataContractError
 from ptycho.loader import PtychoDataContainer
 from ptycho.physics import canvas_for, intensity_scale, stitch
+from ptycho.physics.stitching import align_phases
 from ptycho.raw_data import RawData
 
 log = logging.getLogger("ptycho.workflows")
@@ -79,7 +80,8 @@ def stitch_patches(
     flip_y: bool = False,
     transpose: bool = False,
 ) -> np.ndarray:
-    """Stitch ``(B, N, N, C')`` decoded patches into one complex object.
+    """Stitch ``(B, N, N, C')`` decoded patches into one complex object, their free constant phase offsets
+    first made to agree (:func:`ptycho.physics.stitching.align_phases`).
 
     Without flips, and when the data carry a ground truth, the canvas is the ground truth's frame (so
     metrics compare pixel for pixel); otherwise it is the smallest canvas holding every window.
@@ -94,8 +96,10 @@ def stitch_patches(
     if transpose:
         positions = positions[:, ::-1].copy()
     if data.objectGuess is not None and not (flip_x or flip_y or transpose):
-        return stitch(flat, positions, M, canvas_shape=data.objectGuess.shape)
-    shape, origin = canvas_for(positions, M)
+        shape, origin = data.objectGuess.shape, (0.0, 0.0)
+    else:
+        shape, origin = canvas_for(positions, M)
+    flat = align_phases(flat, positions, N // 2, shape, origin)  # the probe-lit half: well determined
     return stitch(flat, positions, M, canvas_shape=shape, origin=origin)
 
 

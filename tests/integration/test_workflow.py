@@ -19,7 +19,8 @@ from ptycho.testing.commands import CPU_ONLY, run_ptycho
 
 pytestmark = pytest.mark.per_pr
 SPEC = SimulationSpec(N=64, object_kind="grf", object_size=128, scan_step=8, seed=2)
-TRAIN = ("--epochs", "10", "--n-groups", "96", "--gridsize", "2", "--batch-size", "8", "--n-filters-scale", "1")
+TRAIN = ("--epochs", "30", "--n-groups", "96", "--gridsize", "2", "--batch-size", "8", "--n-filters-scale", "1")
+REFINE = ("--refine", "10")
 UNTRAINED_SSIM = {"amplitude": 0.08, "phase": 0.06}  # measured: 1 epoch of 4 groups at learning rate 1e-9
 BACKEND_MARK = {"tensorflow": pytest.mark.tf, "pytorch": pytest.mark.torch}
 
