@@ -101,6 +101,25 @@ class Architecture:
         return shapes
 
 
+def initial_conv_weights(arch: Architecture, seed: int = 0) -> dict[str, np.ndarray]:
+    """Every conv kernel and bias at initialisation, drawn once here so both engines start alike.
+
+    Kernels are Glorot-uniform (``±sqrt(6 / (fan_in + fan_out))``, fans over the 3×3 window), biases zero:
+    Keras' default. PyTorch's own default (Kaiming-uniform with ``a=√5`` and random biases) starts each
+    layer √3 smaller, and the network's output then stays constant for longer at the start of training.
+    """
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for name, shape in arch.weight_shapes().items():
+        if name.endswith("/kernel"):
+            kh, kw, cin, cout = shape
+            limit = math.sqrt(6.0 / (kh * kw * (cin + cout)))
+            weights[name] = rng.uniform(-limit, limit, shape).astype(np.float32)
+        elif name.endswith("/bias"):
+            weights[name] = np.zeros(shape, np.float32)
+    return weights
+
+
 def ring_mask(N: int) -> np.ndarray:
     """1 outside the central ``N/2 × N/2`` square, 0 inside: where the ring branch may write."""
     mask = np.ones((N, N), np.float32)

@@ -68,6 +68,7 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
             training_config["intensity_scale"],
             probe_trainable=training_config["probe_trainable"],
             intensity_scale_trainable=training_config["intensity_scale_trainable"],
+            seed=training_config.get("seed", 0),
         )
 
     def forward(self, x_scaled, offsets):

@@ -17,6 +17,7 @@ from ptycho.architecture import (
     Architecture,
     check_neutral_weights,
     gaussian_transfer,
+    initial_conv_weights,
     probe_support_mask,
     ring_mask,
 )
@@ -145,6 +146,17 @@ class PtychoPINN(nn.Module):
         }
 
     # -- neutral weights ----------------------------------------------------------------------
+    @torch.no_grad()
+    def initialise(self, seed: int = 0) -> None:
+        """Conv weights from :func:`ptycho.architecture.initial_conv_weights` (the same in both engines)."""
+        convs = self.named_convs()
+        for name, value in initial_conv_weights(self.arch, seed).items():
+            conv_name, part = name.rsplit("/", 1)
+            if part == "kernel":
+                convs[conv_name].weight.copy_(torch.from_numpy(value).permute(3, 2, 0, 1))
+            else:
+                convs[conv_name].bias.copy_(torch.from_numpy(value))
+
     def named_convs(self) -> dict[str, nn.Conv2d]:
         out = {f"encoder/block{i}/conv{j}": getattr(b, f"conv{j}") for i, b in enumerate(self.encoder) for j in (0, 1)}
         out.update(self.decoder_amp.convs("decoder_amp"))
@@ -190,9 +202,11 @@ def create_model(
     *,
     probe_trainable: bool = False,
     intensity_scale_trainable: bool = True,
+    seed: int | None = None,
 ) -> PtychoPINN:
-    """Build a fresh model for a canonical ``ModelConfig``."""
-    return PtychoPINN(
+    """Build a fresh model for a canonical ``ModelConfig``, its convs initialised from ``seed`` exactly as
+    the TensorFlow engine's (:func:`ptycho.architecture.initial_conv_weights`)."""
+    model = PtychoPINN(
         Architecture.from_model_config(model_config),
         probe,
         intensity_scale,
@@ -201,6 +215,8 @@ def create_model(
         probe_mask=model_config.probe_mask,
         gaussian_smoothing_sigma=model_config.gaussian_smoothing_sigma,
     )
+    model.initialise(0 if seed is None else seed)
+    return model
 
 
 class DiffractionToObject:

@@ -89,3 +89,15 @@ def align_phases(
         rotation -= np.angle(np.sum(np.exp(1j * rotation)))
         patches *= np.exp(1j * rotation)[:, None, None]
     return patches
+
+
+def stitch_aligned(
+    patches: np.ndarray, positions: np.ndarray, M: int, canvas_shape: tuple[int, int] | None = None, origin=(0.0, 0.0)
+) -> np.ndarray:
+    """:func:`stitch` after :func:`align_phases` over the probe-lit half ``N/2`` of each patch: how a
+    network's patches become one object (their constant phases are free, see :func:`align_phases`)."""
+    positions = np.asarray(positions, dtype=np.float64)
+    if canvas_shape is None:
+        canvas_shape, origin = canvas_for(positions, M)
+    aligned = align_phases(patches, positions, np.shape(patches)[-1] // 2, canvas_shape, origin)
+    return stitch(aligned, positions, M, canvas_shape, origin)

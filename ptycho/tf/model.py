@@ -18,6 +18,7 @@ from ptycho.architecture import (
     Architecture,
     check_neutral_weights,
     gaussian_transfer,
+    initial_conv_weights,
     probe_support_mask,
     ring_mask,
 )
@@ -148,6 +149,13 @@ class PtychoPINN(keras.Model):
         }
 
     # -- neutral weights ----------------------------------------------------------------------
+    def initialise(self, seed: int = 0) -> None:
+        """Conv weights from :func:`ptycho.architecture.initial_conv_weights` (the same in both engines)."""
+        for name, value in initial_conv_weights(self.arch, seed).items():
+            conv_name, part = name.rsplit("/", 1)
+            conv = self.named_convs()[conv_name]
+            (conv.kernel if part == "kernel" else conv.bias).assign(value)
+
     def named_convs(self) -> dict:
         convs = {f"encoder/block{i}/conv{j}": pair[j] for i, pair in enumerate(self.encoder_blocks) for j in (0, 1)}
         convs.update(self.decoder_amp.convs)
@@ -195,9 +203,7 @@ def create_model(
     seed: int | None = None,
 ) -> PtychoPINN:
     """Build a fresh model for ``model_config`` (a ``ModelConfig``); nothing global is read or kept."""
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    return PtychoPINN(
+    model = PtychoPINN(
         Architecture.from_model_config(model_config),
         probe,
         intensity_scale,
@@ -206,6 +212,8 @@ def create_model(
         probe_mask=model_config.probe_mask,
         gaussian_smoothing_sigma=model_config.gaussian_smoothing_sigma,
     )
+    model.initialise(0 if seed is None else seed)
+    return model
 
 
 class DiffractionToObject:

@@ -11,8 +11,8 @@ from ptycho import loader, params
 from ptycho.config.config import TrainingConfig, validate_for_workflow
 from ptycho.errors import DataContractError
 from ptycho.loader import PtychoDataContainer
-from ptycho.physics import canvas_for, intensity_scale, stitch
-from ptycho.physics.stitching import align_phases
+from ptycho.physics import canvas_for, intensity_scale
+from ptycho.physics.stitching import stitch_aligned
 from ptycho.raw_data import RawData
 
 log = logging.getLogger("ptycho.workflows")
@@ -81,7 +81,7 @@ def stitch_patches(
     transpose: bool = False,
 ) -> np.ndarray:
     """Stitch ``(B, N, N, C')`` decoded patches into one complex object, their free constant phase offsets
-    first made to agree (:func:`ptycho.physics.stitching.align_phases`).
+    first made to agree (:func:`ptycho.physics.stitching.stitch_aligned`).
 
     Without flips, and when the data carry a ground truth, the canvas is the ground truth's frame (so
     metrics compare pixel for pixel); otherwise it is the smallest canvas holding every window.
@@ -99,8 +99,7 @@ def stitch_patches(
         shape, origin = data.objectGuess.shape, (0.0, 0.0)
     else:
         shape, origin = canvas_for(positions, M)
-    flat = align_phases(flat, positions, N // 2, shape, origin)  # the probe-lit half: well determined
-    return stitch(flat, positions, M, canvas_shape=shape, origin=origin)
+    return stitch_aligned(flat, positions, M, shape, origin)
 
 
 def predict_patches(diffraction_to_obj, data: PtychoDataContainer, intensity_scale: float,

@@ -18,9 +18,12 @@ def test_demo_tiny(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     report = (out / "report.md").read_text()
+    assert "| rpie (50 it., no network) |" in report
+    assert_png_artifact(out / "rpie" / "comparison.png")
     for engine in ("tensorflow", "pytorch"):
-        assert f"| {engine} |" in report
-        for name in ("reconstructed_amplitude.png", "reconstructed_phase.png", "comparison.png"):
+        assert f"| {engine} PINN |" in report and f"| {engine} PINN + 20 refinement it. |" in report
+        for name in ("reconstructed_amplitude.png", "reconstructed_phase.png", "comparison.png",
+                     "network_comparison.png"):
             assert_png_artifact(out / engine / name)
         product = read_product(out / engine / "product.h5")
         assert product["object"].ndim == 3 and product["probe"].shape[-2:] == (64, 64)
