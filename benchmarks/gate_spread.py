@@ -29,10 +29,36 @@ from ptycho.testing.commands import CPU_ONLY, run_ptycho  # noqa: E402
 
 def one_run(engine: str, seed: int, data: Path, folder: Path) -> dict:
     start = time.perf_counter()
-    run_ptycho("--quiet", "train", "--backend", engine, "--train-data", str(data), "--output-dir",
-               str(folder / "model"), *TRAIN, "--seed", str(seed), env=CPU_ONLY, echo=False)
-    run_ptycho("--quiet", "infer", "--backend", engine, "--model", str(folder / "model"), "--data", str(data),
-               "--output-dir", str(folder / "out"), *REFINE, env=CPU_ONLY, echo=False)
+    run_ptycho(
+        "--quiet",
+        "train",
+        "--backend",
+        engine,
+        "--train-data",
+        str(data),
+        "--output-dir",
+        str(folder / "model"),
+        *TRAIN,
+        "--seed",
+        str(seed),
+        env=CPU_ONLY,
+        echo=False,
+    )
+    run_ptycho(
+        "--quiet",
+        "infer",
+        "--backend",
+        engine,
+        "--model",
+        str(folder / "model"),
+        "--data",
+        str(data),
+        "--output-dir",
+        str(folder / "out"),
+        *REFINE,
+        env=CPU_ONLY,
+        echo=False,
+    )
     metrics = json.loads((folder / "out" / "metrics.json").read_text())
     return {
         "seconds": time.perf_counter() - start,
@@ -54,12 +80,14 @@ def main() -> None:
                 row = one_run(engine, seed, data, Path(tmp) / f"{engine}-{seed}")
                 rows[engine].append(row)
                 print(engine, seed, json.dumps({k: round(v, 4) for k, v in row.items()}), flush=True)
-    print(f"\n| engine | quantity | mean | std | mean − 3σ | min | runs |\n|---|---|---|---|---|---|---|")
+    print("\n| engine | quantity | mean | std | mean − 3σ | min | runs |\n|---|---|---|---|---|---|---|")
     for engine, runs in rows.items():
         for key in runs[0]:
             values = np.array([r[key] for r in runs])
-            print(f"| {engine} | {key} | {values.mean():.3f} | {values.std(ddof=1):.3f} | "
-                  f"{values.mean() - 3 * values.std(ddof=1):.3f} | {values.min():.3f} | {len(values)} |")
+            print(
+                f"| {engine} | {key} | {values.mean():.3f} | {values.std(ddof=1):.3f} | "
+                f"{values.mean() - 3 * values.std(ddof=1):.3f} | {values.min():.3f} | {len(values)} |"
+            )
 
 
 if __name__ == "__main__":

@@ -104,8 +104,9 @@ def test_align_phases_undoes_constant_offsets_of_patches():
 def test_reconstruct_cli_writes_the_infer_outputs(tmp_path):
     data = write_npz(tmp_path / "scan.npz", simulate_dataset(SPEC)[1])
     out = tmp_path / "out"
-    result = run_ptycho("reconstruct", "--algorithm", "epie", "--iterations", "5", "--data", str(data),
-                        "--output-dir", str(out))
+    result = run_ptycho(
+        "reconstruct", "--algorithm", "epie", "--iterations", "5", "--data", str(data), "--output-dir", str(out)
+    )
     assert "[epie] iteration 5/5" in result.stderr + result.stdout
     for name in ("reconstructed_amplitude.png", "reconstructed_phase.png", "comparison.png", "reconstruction.npz"):
         assert (out / name).stat().st_size > 1000
