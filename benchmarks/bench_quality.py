@@ -36,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 VELOCIPROBE = ROOT.parent / "shared" / "data" / "velociprobe_siemens_star.npz.bz2"
 ENGINES = ("tensorflow", "pytorch")
+LOW_RINGS = 5  # FRC rings ignored for the resolution (below 5/164 ≈ 0.03 cycles/pixel here)
 
 
 def ptycho(*args) -> float:
@@ -163,14 +164,24 @@ def half_scans(data: Path, work: Path) -> tuple[Path, Path]:
     return tuple(halves)
 
 
+def deramp(obj: np.ndarray) -> np.ndarray:
+    """``obj`` without its mean linear phase ramp and global phase (slopes from neighbour products, so
+    phase wrapping does not matter)."""
+    slope_x = np.angle(np.sum(np.conj(obj[:, :-1]) * obj[:, 1:]))
+    slope_y = np.angle(np.sum(np.conj(obj[:-1]) * obj[1:]))
+    y, x = np.indices(obj.shape)
+    flat = obj * np.exp(-1j * (slope_x * x + slope_y * y))
+    return flat / np.exp(1j * np.angle(np.mean(flat)))
+
+
 def half_scan_frc(folders: list[Path], halves: list[Path]) -> float:
     """FRC resolution (cycles/pixel, half-bit) between two half-scan reconstructions (complex, global
-    phase matched) over one square of the scan, half its extent, placed by each result's own frame."""
+    phase matched, registered) over one square of the scan, half its extent, placed by each result's frame."""
     from ptycho import metrics
     from ptycho.raw_data import RawData
 
     crops, centre, side = [], None, None
-    for folder, half in zip(folders, halves):
+    for folder, half in zip(folders, halves, strict=True):
         raw = RawData.from_file(half)
         scan = np.stack([raw.xcoords, raw.ycoords], 1)
         with np.load(folder / "reconstruction.npz", allow_pickle=False) as npz:
@@ -181,8 +192,16 @@ def half_scan_frc(folders: list[Path], halves: list[Path]) -> float:
             side = int(0.5 * np.min(np.ptp(scan, 0))) // 2 * 2
         x0, y0 = np.rint(centre - origin - side / 2).astype(int)
         crop = obj[y0 : y0 + side, x0 : x0 + side]
-        crops.append(crop / np.exp(1j * np.angle(np.mean(crop))))
-    return metrics.frc(crops[0], crops[1])[3]
+        crops.append(deramp(crop))
+    # with a refined probe, an object's position and linear phase ramp are only fixed up to the probe's,
+    # so each half may settle on its own: remove the ramps, register, then taper the edges the shift wrapped
+    moved = metrics.fourier_shift(crops[1], metrics.register_offset(crops[1], crops[0]))
+    taper = np.outer(np.hanning(side), np.hanning(side))
+    freq, curve, threshold, _ = metrics.frc(crops[0] * taper, moved * taper)
+    # resolution: the first half-bit crossing above LOW_RINGS rings; the lowest rings hold the slowly
+    # converging background (a refined start keeps its own for long), not the resolution
+    below = np.nonzero(curve[LOW_RINGS:] < threshold[LOW_RINGS:])[0]
+    return float(freq[below[0] + LOW_RINGS]) if below.size else 0.5
 
 
 def velociprobe_rows(work, engines, setting, refine, iterations) -> list[dict]:
@@ -198,14 +217,14 @@ def velociprobe_rows(work, engines, setting, refine, iterations) -> list[dict]:
                 if row["budget"].startswith(f"{budget} "):
                     model = work / f"velociprobe-{engine}-{budget}"
                     outs = [work / f"vp-{engine}-half{i}" for i in (0, 1)]
-                    for half, out in zip(halves, outs):
+                    for half, out in zip(halves, outs, strict=True):
                         infer(engine, model, half, out, refine, refine_probe=True)
                     row["frc"] = half_scan_frc(outs, halves)
             rows.append(row)
     for row in solver_rows("velociprobe", data, work, iterations, refine_probe=True):
         if row["budget"] == f"{iterations[-1]} it":
             outs = [work / f"vp-rpie-half{i}" for i in (0, 1)]
-            for half, out in zip(halves, outs):
+            for half, out in zip(halves, outs, strict=True):
                 ptycho(
                     "reconstruct",
                     "--algorithm",
@@ -236,7 +255,7 @@ def plot(rows, out: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
         for method in dict.fromkeys(r["method"] for r in mine):
             pts = sorted((r["seconds"], r[key]) for r in mine if r["method"] == method and key in r)
-            ax.plot(*zip(*pts), "o-", label=method)
+            ax.plot(*zip(*pts, strict=True), "o-", label=method)
         ax.set_xscale("log")
         ax.set_xlabel("wall time (s)")
         ax.set_ylabel(key.replace("_", " "))
@@ -248,6 +267,25 @@ def plot(rows, out: Path) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def plot_velociprobe(work: Path, out: Path, panels: dict[str, Path]) -> Path:
+    """The phase of each reconstruction in ``panels`` (title -> folder), linear ramp removed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 5), layout="constrained")
+    for ax, (title, folder) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        with np.load(folder / "reconstruction.npz", allow_pickle=False) as npz:
+            image = ax.imshow(np.angle(deramp(npz["object"])), cmap="gray")
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, label="phase (rad)")
+    path = out / "velociprobe_phase.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def table(rows) -> str:
@@ -323,6 +361,10 @@ def main() -> None:
         rows += solver_rows("generalise", other, work, iterations)
     if "velociprobe" in args.datasets:
         rows += velociprobe_rows(work, args.engines, vp, 20, iterations)
+        panels = {f"rPIE, {iterations[-1]} it. + probe": work / f"velociprobe-rpie-{iterations[-1]}"}
+        panels.update({f"{e} PINN ({vp['budgets'][-1]} ep) + 20 it. refinement":
+                       work / f"velociprobe-{e}-{vp['budgets'][-1]}-out" for e in args.engines})
+        print(f"wrote {plot_velociprobe(work, out, panels)}")
     (out / "quality.json").write_text(json.dumps(rows, indent=2))
     print(table(rows))
     for path in plot(rows, out):
