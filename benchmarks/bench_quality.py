@@ -362,8 +362,13 @@ def main() -> None:
     if "velociprobe" in args.datasets:
         rows += velociprobe_rows(work, args.engines, vp, 20, iterations)
         panels = {f"rPIE, {iterations[-1]} it. + probe": work / f"velociprobe-rpie-{iterations[-1]}"}
-        panels.update({f"{e} PINN ({vp['budgets'][-1]} ep) + 20 it. refinement":
-                       work / f"velociprobe-{e}-{vp['budgets'][-1]}-out" for e in args.engines})
+        panels.update(
+            {
+                f"{e} PINN ({vp['budgets'][-1]} ep) + 20 it. refinement": work
+                / f"velociprobe-{e}-{vp['budgets'][-1]}-out"
+                for e in args.engines
+            }
+        )
         print(f"wrote {plot_velociprobe(work, out, panels)}")
     (out / "quality.json").write_text(json.dumps(rows, indent=2))
     print(table(rows))
