@@ -46,8 +46,10 @@ def twin_models(model_config: ModelConfig, writer: str = "tensorflow", probe_tra
     reader = "pytorch" if writer == "tensorflow" else "tensorflow"
     probe = probe_modes(model_config.N, 1)
     scale = intensity_scale(1e9, model_config.N)
-    models = {name: engine(name).build(model_config, probe, scale, seed=1, probe_trainable=probe_trainable)
-              for name in (writer, reader)}
+    models = {
+        name: engine(name).build(model_config, probe, scale, seed=1, probe_trainable=probe_trainable)
+        for name in (writer, reader)
+    }
     models[reader].import_weights(models[writer].export_weights())
     return models
 
@@ -73,13 +75,22 @@ def combinations():
     for N, gridsize, object_big, probe_big, pad_object, activation in itertools.product(
         (64, 128), (1, 2), flags, flags, flags, AMP_ACTIVATIONS
     ):
-        yield ModelConfig(N=N, gridsize=gridsize, n_filters_scale=1, object_big=object_big, probe_big=probe_big,
-                          pad_object=pad_object, amp_activation=activation)
+        yield ModelConfig(
+            N=N,
+            gridsize=gridsize,
+            n_filters_scale=1,
+            object_big=object_big,
+            probe_big=probe_big,
+            pad_object=pad_object,
+            amp_activation=activation,
+        )
 
 
 def _label(mc: ModelConfig) -> str:
-    return (f"N={mc.N}/gridsize={mc.gridsize}/object_big={int(mc.object_big)}/probe_big={int(mc.probe_big)}/"
-            f"pad_object={int(mc.pad_object)}/{mc.amp_activation}")
+    return (
+        f"N={mc.N}/gridsize={mc.gridsize}/object_big={int(mc.object_big)}/probe_big={int(mc.probe_big)}/"
+        f"pad_object={int(mc.pad_object)}/{mc.amp_activation}"
+    )
 
 
 # -- same gradients ---------------------------------------------------------------------------------
@@ -93,6 +104,9 @@ def same_gradients(model_config: ModelConfig) -> tuple[float, str]:
     if set(tf_grads) != set(torch_grads):
         return float("inf"), f"different trainable weights: {sorted(set(tf_grads) ^ set(torch_grads))}"
     grad_errors = tensor_errors(torch_grads, tf_grads)
+    amplification = scale_gradient_amplification(models["tensorflow"], x, offsets, config)
+    if SCALE_GRADIENT in grad_errors:  # judged against its own error model: in units of GRADIENT_TOLERANCE
+        grad_errors[SCALE_GRADIENT] *= GRADIENT_TOLERANCE / scale_gradient_tolerance(amplification)
     weights = models["tensorflow"].export_weights()
     largest_weight = max(float(np.max(np.abs(weights[k]))) for k in tf_grads)
     largest_grad = max(float(np.max(np.abs(g))) for g in tf_grads.values())
@@ -102,9 +116,35 @@ def same_gradients(model_config: ModelConfig) -> tuple[float, str]:
     after = {name: {k: w for k, w in model.export_weights().items() if k in tf_grads} for name, model in models.items()}
     step_errors = tensor_errors(after["pytorch"], after["tensorflow"])
     worst = max(grad_errors, key=grad_errors.get)
-    detail = (f"{len(tf_grads)} trainable tensors; gradients {grad_errors[worst]:.2g} (worst {worst}); "
-              f"parameters after one SGD step (lr {lr:.2g}) {max(step_errors.values()):.2g}")
+    detail = (
+        f"{len(tf_grads)} trainable tensors; gradients {grad_errors[worst]:.2g} (worst {worst}); "
+        f"parameters after one SGD step (lr {lr:.2g}) {max(step_errors.values()):.2g}; "
+        f"log_scale gradient tolerance {scale_gradient_tolerance(amplification):.2g} "
+        f"(cancellation {amplification:.3g})"
+    )
     return max(max(grad_errors.values()), max(step_errors.values())), detail
+
+
+SCALE_GRADIENT = "intensity_scaler/log_scale"
+
+
+def scale_gradient_amplification(tf_model, x, offsets, config) -> float:
+    """``Σλ / |Σ(λ − I)|``: how much the log-scale gradient's cancelling sum amplifies rounding in ``λ``.
+
+    With ``λ = s²·p``, ``∂ mean(λ − I·log λ) / ∂ log s = 2·mean(λ − I)``: near the fitted scale the terms
+    nearly cancel, and each engine's float32 ``λ`` (relative rounding ~ε₃₂ per pixel, from different FFTs)
+    moves the sum by up to ~ε₃₂·Σλ, relative to a gradient of size ``|Σ(λ − I)|``.
+    """
+    predicted = engine("tensorflow").forward(tf_model, x, offsets, config)["pred_amp_scaled"].astype(np.float64) ** 2
+    residual = abs(float(np.sum(predicted - np.asarray(x, np.float64) ** 2)))
+    return float(np.sum(predicted)) / max(residual, 1e-300)
+
+
+def scale_gradient_tolerance(amplification: float) -> float:
+    """Error model of the log-scale gradient between the engines: 3·ε₃₂ per unit of λ times the cancellation
+    amplification, never tighter than :data:`GRADIENT_TOLERANCE`. Measured: amplification 1,660 gives a
+    1.3e-4 difference (tolerance 3.3e-4); amplification 25 gives 5e-6 (tolerance 1e-4)."""
+    return max(GRADIENT_TOLERANCE, 3 * float(np.finfo(np.float32).eps) * amplification)
 
 
 def tensor_errors(actual: dict, expected: dict) -> dict[str, float]:
@@ -159,8 +199,16 @@ def lightning_runs(N: int, gridsize: int) -> dict:
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             seen["loss"] = float(outputs["loss"])
 
-    trainer = L.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False, limit_val_batches=0,
-                        enable_progress_bar=False, enable_model_summary=False, callbacks=[Capture()])
+    trainer = L.Trainer(
+        max_steps=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        limit_val_batches=0,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[Capture()],
+    )
     trainer.fit(module, loader)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "step.ckpt"
@@ -191,16 +239,17 @@ def stitched(model_config: ModelConfig) -> tuple[float, str]:
     from ptycho.simulation import SimulationSpec, simulate_dataset
     from ptycho.workflows.common import create_ptycho_data_container, predict_patches, start_workflow, stitch_patches
 
-    _, arrays = simulate_dataset(SimulationSpec(N=model_config.N, object_size=2 * model_config.N, scan_step=12,
-                                                seed=4))
+    _, arrays = simulate_dataset(SimulationSpec(N=model_config.N, object_size=2 * model_config.N, scan_step=12, seed=4))
     config = TrainingConfig(model=model_config, n_groups=12)
     with params.preserved():
         start_workflow(config)
         data = create_ptycho_data_container(RawData(from_arrays(arrays, "parity")), config)
     models = twin_models(model_config)
     scale = intensity_scale(1e9, model_config.N)
-    objects = {name: stitch_patches(predict_patches(engine(name).inference_model(m), data, scale), data)
-               for name, m in models.items()}
+    objects = {
+        name: stitch_patches(predict_patches(engine(name).inference_model(m), data, scale), data)
+        for name, m in models.items()
+    }
     error = relative_error(objects["pytorch"], objects["tensorflow"])
     return error, f"{len(data.X)} groups stitched onto {objects['tensorflow'].shape}"
 
@@ -212,8 +261,14 @@ def checks() -> list[Check]:
         out.append(Check(f"weights/{_label(mc)}", "same_weights", FLOAT32, lambda mc=mc, w=writer: same_outputs(mc, w)))
     for gridsize, object_big in itertools.product((1, 2), (True, False)):
         mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, object_big=object_big)
-        out.append(Check(f"gradients/N=64/gridsize={gridsize}/object_big={int(object_big)}", "gradients",
-                         GRADIENT_TOLERANCE, lambda mc=mc: same_gradients(mc)))
+        out.append(
+            Check(
+                f"gradients/N=64/gridsize={gridsize}/object_big={int(object_big)}",
+                "gradients",
+                GRADIENT_TOLERANCE,
+                lambda mc=mc: same_gradients(mc),
+            )
+        )
     out.append(Check("lightning/training_step_loss", "lightning", FLOAT32, lambda: lightning_loss(64, 2)))
     out.append(Check("lightning/checkpoint_reload", "lightning", 0.0, lambda: lightning_reload(64, 2)))
     for gridsize in (1, 2):
