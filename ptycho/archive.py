@@ -71,7 +71,14 @@ def write_archive(
     engine_files: dict[str, bytes],
     models=("autoencoder", "diffraction_to_obj"),
 ) -> Path:
-    """Write ``out_dir/wts.h5.zip`` atomically and return its path."""
+    """Write ``out_dir/wts.h5.zip`` atomically and return its path; non-finite weights or intensity scale
+    are refused (:class:`~ptycho.errors.TrainingDivergedError`) before anything is written."""
+    from ptycho.training_guard import check_weights
+
+    check_weights(neutral_weights)
+    scale = params.get("intensity_scale")
+    if scale is not None and not np.isfinite(float(scale)):
+        check_weights({"params.json: intensity_scale": np.asarray(float(scale))})
     members = {
         PARAMS: json.dumps(_json_safe(params), indent=2, sort_keys=True).encode(),
         NEUTRAL_WEIGHTS: npz_bytes(neutral_weights),

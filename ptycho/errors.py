@@ -15,3 +15,7 @@ class ConfigError(PtychoError, ValueError):
 
 class ArchiveError(PtychoError, ValueError):
     """A model archive is missing, tampered, unsafe or written by another backend."""
+
+
+class TrainingDivergedError(PtychoError, RuntimeError):
+    """Training produced a non-finite loss or weights; nothing was written."""

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ptycho.config.config import ModelConfig
+from ptycho.training_guard import check_loss
 from ptycho_torch.model import create_model
 from ptycho_torch.physics import poisson_nll
 
@@ -99,7 +100,10 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
         return loss
 
     def training_step(self, batch, batch_idx):
-        return self._shared_step(batch, "train")
+        loss = self._shared_step(batch, "train")
+        check_loss(float(loss.detach()), epoch=self.current_epoch + 1, step=batch_idx + 1, backend="pytorch",
+                   intensity_scale=lambda: self.model.intensity_scale)
+        return loss
 
     def validation_step(self, batch, batch_idx):
         return self._shared_step(batch, "val")

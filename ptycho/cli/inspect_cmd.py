@@ -31,12 +31,20 @@ def _dataset(path: Path) -> list[str]:
 def _archive(path: Path) -> list[str]:
     from ptycho.archive import read_archive
     from ptycho.testing.checkpoints import check_model_archive
+    from ptycho.training_guard import non_finite_weights
 
     problem = check_model_archive(path)
     if problem:
         raise PtychoError(problem)
     archive = read_archive(path)
     m, p = archive.manifest, archive.params
+    bad = non_finite_weights(archive.neutral_weights())
+    scale = p.get("intensity_scale")
+    if bad or not isinstance(scale, (int, float)) or not np.isfinite(scale):
+        raise PtychoError(
+            f"{path}: not a usable model: non-finite weights {bad[:5]} or intensity_scale {scale!r}; "
+            "the training that wrote it diverged, retrain it"
+        )
     return [
         f"model archive: backend {m['backend']}, format version {m['format_version']}, written by ptychopinn "
         f"{m['package_version']} at {m['created_utc']} (checksums verified)",

@@ -12,6 +12,7 @@ from ptycho.loader import PtychoDataContainer
 from ptycho.progress import EpochReporter
 from ptycho.tf.model import PtychoPINN
 from ptycho.tf.physics import poisson_nll
+from ptycho.training_guard import check_loss
 
 LEARNING_RATE = 1e-3
 
@@ -115,8 +116,10 @@ class Trainer:
         for epoch in range(epochs):
             start = time.perf_counter()
             losses, sizes = [], []
-            for x, off, y in self._batches(train, scale, rng.permutation(len(train))):
+            for step, (x, off, y) in enumerate(self._batches(train, scale, rng.permutation(len(train))), 1):
                 losses.append(float(self.train_step(x, off, y)))
+                check_loss(losses[-1], epoch=epoch + 1, step=step, backend="tensorflow",
+                           intensity_scale=lambda: self.model.intensity_scale)
                 sizes.append(len(x))
             history["train_loss"].append(float(np.average(losses, weights=sizes)))
             metrics = {"loss": history["train_loss"][-1]}
