@@ -75,10 +75,8 @@ def write_archive(
     are refused (:class:`~ptycho.errors.TrainingDivergedError`) before anything is written."""
     from ptycho.training_guard import check_weights
 
-    check_weights(neutral_weights)
     scale = params.get("intensity_scale")
-    if scale is not None and not np.isfinite(float(scale)):
-        check_weights({"params.json: intensity_scale": np.asarray(float(scale))})
+    check_weights(neutral_weights | ({} if scale is None else {"intensity_scale": np.asarray(float(scale))}))
     members = {
         PARAMS: json.dumps(_json_safe(params), indent=2, sort_keys=True).encode(),
         NEUTRAL_WEIGHTS: npz_bytes(neutral_weights),

@@ -4,12 +4,14 @@ with a ground truth, ``comparison.png`` cropped to the scanned region."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ptycho import metrics
+from ptycho.atomic import atomic_path
 from ptycho.consistency import data_consistency
 from ptycho.data_contract import write_npz
 from ptycho.physics import stitch
@@ -61,26 +63,11 @@ def write_reconstruction(
     outcome: Outcome, out: Path, truth: np.ndarray | None = None, extra_arrays: dict | None = None
 ) -> dict[str, Path]:
     """Write every output file of ``outcome`` into ``out``; ``truth`` (same frame) adds the comparison."""
-    from ptycho.plotting import plot_image
+    from ptycho.workflows.common import save_outputs
 
     out = Path(out)
     obj = outcome.obj
-    files = {
-        "amplitude": plot_image(
-            np.abs(obj),
-            out / "reconstructed_amplitude.png",
-            f"reconstructed amplitude ({outcome.name})",
-            "gray",
-            "amplitude (a.u.)",
-        ),
-        "phase": plot_image(
-            np.angle(obj),
-            out / "reconstructed_phase.png",
-            f"reconstructed phase ({outcome.name})",
-            "viridis",
-            "phase (rad)",
-        ),
-    }
+    files = save_outputs(np.abs(obj), np.angle(obj), {"backend": outcome.name}, out)
     arrays = {
         "object": obj.astype(np.complex64),
         "positions": outcome.positions.astype(np.float64),
@@ -109,6 +96,13 @@ def write_reconstruction(
             f"{outcome.name}: ground truth | reconstruction | error",
         )
     return files
+
+
+def write_json(path: Path, value: dict) -> Path:
+    """``value`` as indented JSON at ``path``, written atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2))
+    return Path(path)
 
 
 def write_comparison(obj: np.ndarray, truth: np.ndarray, positions: np.ndarray, path: Path, title: str) -> Path:

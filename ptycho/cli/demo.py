@@ -67,9 +67,7 @@ def run_engine(engine: str, data: Path, out: Path, args) -> list[dict]:
         train += ["--accelerator", "cpu", "--logger", "csv"]
     train_seconds = _run(train, f"{engine}: training {args.epochs} epochs")
     infer = ["infer", "--backend", engine, "--model", str(model), "--data", str(data), "--output-dir", str(recon)]
-    infer_seconds = _run(
-        infer + ["--refine", str(args.refine)], f"{engine}: reconstructing (+{args.refine} refinement iterations)"
-    )
+    _run(infer + ["--refine", str(args.refine)], f"{engine}: reconstructing (+{args.refine} refinement iterations)")
     history = json.loads((model / "history.json").read_text())
     metrics_file = recon / "metrics.json"
     quality = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
@@ -98,7 +96,7 @@ def run_engine(engine: str, data: Path, out: Path, args) -> list[dict]:
                 **common,
             )
         )
-    rows[0]["infer_seconds"] = infer_seconds
+    rows[0]["folder"] = engine  # the engine's files belong to its first row
     return rows
 
 
@@ -123,7 +121,7 @@ def run_iterative(data: Path, out: Path, args) -> dict:
     metrics_file = folder / "metrics.json"
     quality = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
     return _stage_row(
-        f"{args.algorithm} ({args.iterations} it., no network)", fit["seconds"], quality, fit, engine=args.algorithm
+        f"{args.algorithm} ({args.iterations} it., no network)", fit["seconds"], quality, fit, folder=args.algorithm
     )
 
 
@@ -148,7 +146,7 @@ def write_report(rows: list[dict], out: Path, source: str, agreement: float | No
             f"{_fmt(a.get('frc_resolution'))} | {_fmt(p.get('ssim'))} | {_fmt(p.get('psnr'), 1)} | "
             f"{_fmt(p.get('frc_resolution'))} | {c['poisson_nll_per_pixel']:.6g} | {c['r_factor']:.4f} |"
         )
-    engines = [r for r in rows if "final_loss" in r and "infer_seconds" in r]
+    engines = [r for r in rows if "final_loss" in r and "folder" in r]  # one row per trained engine
     lines += [
         "",
         "Seconds: training for the PINN rows, training plus refinement for the refined rows, the solver's own "
@@ -165,7 +163,7 @@ def write_report(rows: list[dict], out: Path, source: str, agreement: float | No
         "FRC columns give the resolution in cycles/pixel where the half-bit threshold is crossed.",
         "",
     ]
-    folders = [r["engine"] for r in rows if "infer_seconds" in r or "final_loss" not in r]
+    folders = [r["folder"] for r in rows if "folder" in r]
     for folder in folders:
         for name in ("network_comparison.png", "comparison.png"):
             if (out / folder / name).exists():

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ptycho.atomic import atomic_path
 from ptycho.cli.options import add_backend, add_torch_knobs, execution_config
 from ptycho.data_contract import read_npz
 from ptycho.errors import ConfigError
-from ptycho.outputs import Outcome, consistency, score, write_comparison, write_reconstruction
+from ptycho.outputs import Outcome, consistency, score, write_comparison, write_json, write_reconstruction
 from ptycho.raw_data import RawData
 from ptycho.solver.workflow import scan_positions
 
@@ -24,7 +23,7 @@ def network_outcome(result, raw: RawData, backend: str, M: int, history: dict | 
     """The network's stitched reconstruction as an :class:`~ptycho.outputs.Outcome`, and its frame's origin."""
     from ptycho.workflows.inference import stitch_origin
 
-    origin = stitch_origin(result.data, None if raw.objectGuess is None else raw.objectGuess.shape, M)
+    origin = stitch_origin(result, M)
     return Outcome(
         name=backend,
         obj=result.obj,
@@ -49,12 +48,6 @@ def refined_outcome(network: Outcome, origin, raw: RawData, iterations: int, ref
         photon_count=network.photon_count,
         losses=network.losses,
     ), estimate
-
-
-def _write_json(path: Path, value: dict) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(value, indent=2))
-    return path
 
 
 def _quality_line(stage: str, fit: dict, quality: dict | None) -> str:
@@ -82,15 +75,15 @@ def run(args) -> int:
     out = Path(args.output_dir)
     history_file = Path(args.model) / "history.json"
     history = json.loads(history_file.read_text()) if history_file.is_file() else None
+    truth = raw.objectGuess
     network, origin = network_outcome(result, raw, args.backend, args.M, history)
-    stages = {"network": (network, result.metrics, consistency(network, raw.diff3d))}
+    qualities = {"network": result.metrics}
+    fits = {"network": consistency(network, raw.diff3d)}
     final = network
     if args.refine:
         final, estimate = refined_outcome(network, origin, raw, args.refine, args.refine_probe)
-        quality = None if raw.objectGuess is None else score(final.obj, raw.objectGuess, final.positions)
-        stages["refined"] = (final, quality, consistency(final, raw.diff3d))
-        stages["refined"][2]["seconds"] = estimate.seconds
-    truth = raw.objectGuess
+        qualities["refined"] = None if truth is None else score(final.obj, truth, final.positions)
+        fits["refined"] = consistency(final, raw.diff3d) | {"seconds": estimate.seconds}
     extra = {"network_object": network.obj.astype(np.complex64)} if args.refine else None
     files = write_reconstruction(final, out, truth, extra)
     if args.refine and truth is not None:
@@ -101,17 +94,15 @@ def run(args) -> int:
             out / "network_comparison.png",
             f"{network.name} (network only): ground truth | reconstruction | error",
         )
-    report = {stage: value[1] for stage, value in stages.items()}
-    fits = {stage: value[2] for stage, value in stages.items()}
     if truth is not None:
-        files["metrics"] = _write_json(out / "metrics.json", report if args.refine else report["network"])
-    files["consistency"] = _write_json(out / "consistency.json", fits if args.refine else fits["network"])
+        files["metrics"] = write_json(out / "metrics.json", qualities if args.refine else qualities["network"])
+    files["consistency"] = write_json(out / "consistency.json", fits if args.refine else fits["network"])
     print(
         f"reconstructed {result.patches.shape[0]} groups ({result.patterns_per_second:.0f} patterns/s); "
         f"wrote {', '.join(str(p.name) for p in files.values())} to {out}"
     )
-    for stage, (_, quality, fit) in stages.items():
-        print(_quality_line(stage, fit, quality))
+    for stage, fit in fits.items():
+        print(_quality_line(stage, fit, qualities[stage]))
     return 0
 
 

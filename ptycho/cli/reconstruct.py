@@ -4,13 +4,12 @@ as ``ptycho infer``. It is the yardstick every PINN quality number is shown besi
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ptycho.atomic import atomic_path
 from ptycho.data_contract import read_npz
 from ptycho.errors import ConfigError
-from ptycho.outputs import Outcome, consistency, score, write_reconstruction
+from ptycho.outputs import Outcome, consistency, score, write_json, write_reconstruction
+from ptycho.physics import mean_photons
 from ptycho.raw_data import RawData
 from ptycho.solver import reconstruct_iterative
 
@@ -29,21 +28,17 @@ def run(args) -> int:
         obj=estimate.obj,
         probe=estimate.probe,
         positions=estimate.positions,
-        photon_count=float((raw.diff3d.astype(float) ** 2).sum(axis=(1, 2)).mean()),
+        photon_count=mean_photons(raw.diff3d),
         losses=tuple(row["poisson_nll"] for row in estimate.history),
     )
     out = Path(args.output_dir)
     files = write_reconstruction(outcome, out, raw.objectGuess)
     fit = consistency(outcome, raw.diff3d) | {"seconds": estimate.seconds, "iterations": args.iterations}
-    with atomic_path(out / "consistency.json") as tmp:
-        tmp.write_text(json.dumps(fit, indent=2))
-    files["consistency"] = out / "consistency.json"
+    files["consistency"] = write_json(out / "consistency.json", fit)
     line = f"{args.algorithm}: {args.iterations} iterations in {estimate.seconds:.1f} s; R-factor {fit['r_factor']:.4f}"
     if raw.objectGuess is not None:
         quality = score(outcome.obj, raw.objectGuess, outcome.positions)
-        with atomic_path(out / "metrics.json") as tmp:
-            tmp.write_text(json.dumps(quality, indent=2))
-        files["metrics"] = out / "metrics.json"
+        files["metrics"] = write_json(out / "metrics.json", quality)
         line += f"; amplitude SSIM {quality['amplitude']['ssim']:.3f}, phase SSIM {quality['phase']['ssim']:.3f}"
     print(f"wrote {', '.join(p.name for p in files.values())} to {out}")
     print(line)

@@ -72,6 +72,15 @@ def patch_positions(data: PtychoDataContainer, channels: int) -> np.ndarray:
     return data.positions.astype(np.float64)
 
 
+def stitch_frame(data: PtychoDataContainer, positions: np.ndarray, M: int, flipped: bool = False):
+    """Canvas shape and origin (scan coordinate of pixel ``[0, 0]``) that :func:`stitch_patches` uses: the
+    ground truth's frame when the data carry one (and nothing is flipped), else the smallest canvas holding
+    every ``M × M`` window at ``positions``."""
+    if data.objectGuess is not None and not flipped:
+        return data.objectGuess.shape, np.zeros(2)
+    return canvas_for(positions, M)
+
+
 def stitch_patches(
     patches: np.ndarray,
     data: PtychoDataContainer,
@@ -95,10 +104,7 @@ def stitch_patches(
         positions[:, 1] = -positions[:, 1]
     if transpose:
         positions = positions[:, ::-1].copy()
-    if data.objectGuess is not None and not (flip_x or flip_y or transpose):
-        shape, origin = data.objectGuess.shape, (0.0, 0.0)
-    else:
-        shape, origin = canvas_for(positions, M)
+    shape, origin = stitch_frame(data, positions, M, flip_x or flip_y or transpose)
     return stitch_aligned(flat, positions, M, shape, origin)
 
 

@@ -11,9 +11,8 @@ import numpy as np
 from ptycho import outputs
 from ptycho.config.config import InferenceConfig
 from ptycho.model_manager import model_config_from_params
-from ptycho.physics import canvas_for
 from ptycho.raw_data import RawData
-from ptycho.workflows.common import create_ptycho_data_container, stitch_patches
+from ptycho.workflows.common import create_ptycho_data_container, patch_positions, stitch_frame, stitch_patches
 
 log = logging.getLogger("ptycho.inference")
 
@@ -55,9 +54,10 @@ def score(obj: np.ndarray, truth: np.ndarray, data, M: int = 20) -> dict:
     return outputs.score(obj, truth, data.positions, M)
 
 
-def stitch_origin(data, truth_shape, M: int) -> np.ndarray:
-    """Scan coordinate of the stitched canvas' pixel ``[0, 0]``: the truth's frame, else :func:`canvas_for`'s."""
-    return np.zeros(2) if truth_shape is not None else canvas_for(data.positions.astype(np.float64), M)[1]
+def stitch_origin(result: Reconstruction, M: int) -> np.ndarray:
+    """Scan coordinate of pixel ``[0, 0]`` of ``result.obj`` (the frame :func:`stitch_patches` chose)."""
+    positions = patch_positions(result.data, result.patches.shape[-1])
+    return np.asarray(stitch_frame(result.data, positions, M)[1], dtype=np.float64)
 
 
 def infer_with_backend(
