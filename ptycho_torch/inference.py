@@ -1,16 +1,9 @@
-"""``python -m ptycho_torch.inference``: the upstream-style inference entry point (``ptycho infer --backend
-pytorch``); ``--device`` still works with a deprecation warning pointing to ``--accelerator``."""
-
-from __future__ import annotations
+"""``python -m ptycho_torch.inference``: the upstream inference command, i.e. ``ptycho infer --backend
+pytorch`` with the historical flags (:mod:`ptycho.cli.upstream_torch`)."""
 
 import sys
 
-from ptycho_torch.train import main as _main
-
-
-def main(argv: list[str] | None = None) -> int:
-    return _main(argv, command="infer")
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from ptycho.cli.upstream_torch import main
+
+    sys.exit(main("infer"))

@@ -65,13 +65,9 @@ def run(args) -> int:
     if args.refine_probe and not args.refine:
         raise ConfigError("--refine-probe needs --refine K (the probe is refined during those K iterations)")
     execution = execution_config(args, args.quiet)  # rejects torch knobs for tensorflow
-    device = None
-    if execution is not None:
-        from ptycho_torch.trainer import resolve_accelerator
-
-        device = "cuda" if resolve_accelerator(execution.accelerator) == "gpu" else "cpu"
+    accelerator = None if execution is None else execution.accelerator
     raw = RawData(read_npz(args.data))
-    result = infer_with_backend(Path(args.model), raw, args.backend, args.n_groups, args.M, device)
+    result = infer_with_backend(Path(args.model), raw, args.backend, args.n_groups, args.M, accelerator)
     out = Path(args.output_dir)
     history_file = Path(args.model) / "history.json"
     history = json.loads(history_file.read_text()) if history_file.is_file() else None

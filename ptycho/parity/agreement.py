@@ -48,9 +48,9 @@ def trained_pair(epochs: int = EPOCHS) -> dict:
         start_workflow,
         stitch_patches,
     )
+    from ptycho_torch.engine import hyperparameters
     from ptycho_torch.lightning_module import PtychoPINN_Lightning
     from ptycho_torch.model import DiffractionToObject as TorchInference
-    from ptycho_torch.workflows.components import hyperparameters
 
     _, arrays = simulate_dataset(SimulationSpec(N=64, object_kind="grf", object_size=128, scan_step=8, seed=2))
     raw = RawData(from_arrays(arrays, "agreement"))

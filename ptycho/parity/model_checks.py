@@ -165,8 +165,8 @@ def tensor_errors(actual: dict, expected: dict) -> dict[str, float]:
 # -- Lightning --------------------------------------------------------------------------------------
 def lightning_module(model_config: ModelConfig, weights: dict):
     from ptycho.config.config import PyTorchExecutionConfig
+    from ptycho_torch.engine import hyperparameters
     from ptycho_torch.lightning_module import PtychoPINN_Lightning
-    from ptycho_torch.workflows.components import hyperparameters
 
     config = TrainingConfig(model=model_config, n_groups=BATCH)
     execution = PyTorchExecutionConfig(accelerator="cpu", logger_backend="none", enable_progress_bar=False)

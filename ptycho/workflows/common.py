@@ -26,6 +26,12 @@ def start_workflow(config) -> None:
     params.update_legacy_dict(params.cfg, config)
 
 
+def publish_model(saved: dict) -> None:
+    """Publish a trained or loaded model's params (its ``intensity_scale`` included) to the legacy dict, for
+    the upstream code that reads them there; nothing in this project reads them back."""
+    params.cfg.update({k: v for k, v in saved.items() if k != "probe_modes"})
+
+
 def create_ptycho_data_container(data, config) -> PtychoDataContainer:
     """A ``PtychoDataContainer`` from ``RawData`` (grouped per ``config``) or a container (returned as is)."""
     if isinstance(data, PtychoDataContainer):
@@ -60,9 +66,8 @@ def effective_nphotons(config, data: PtychoDataContainer) -> float:
 
 
 def initial_intensity_scale(config, data: PtychoDataContainer) -> float:
-    scale = intensity_scale(effective_nphotons(config, data), config.model.N)
-    params.set("intensity_scale", scale)
-    return scale
+    """The photon scale training starts from (DESIGN §2): from the configured or measured photon count."""
+    return intensity_scale(effective_nphotons(config, data), config.model.N)
 
 
 def patch_positions(data: PtychoDataContainer, channels: int) -> np.ndarray:
@@ -112,17 +117,6 @@ def predict_patches(diffraction_to_obj, data: PtychoDataContainer, intensity_sca
                     batch_size: int = 64) -> np.ndarray:
     """Decoded complex patches ``(B, N, N, C')`` of a container (either engine's inference model)."""
     return diffraction_to_obj.predict([data.X * intensity_scale, data.local_offsets], batch_size=batch_size)
-
-
-def reconstruct_trained(results: dict, M: int = 20, flip_x: bool = False, flip_y: bool = False,
-                        transpose: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The ``do_stitching`` step of ``run_cdi_example*``: predict and stitch the test container of a training
-    run, store ``reconstructed_obj``/``stitched_obj`` in ``results``, return ``(amplitude, phase)``."""
-    data = results["test_container"]
-    patches = predict_patches(results["diffraction_to_obj"], data, params.get("intensity_scale"))
-    stitched = stitch_patches(patches, data, M, flip_x, flip_y, transpose)
-    results.update(reconstructed_obj=patches, stitched_obj=stitched)
-    return np.abs(stitched), np.angle(stitched)
 
 
 def save_outputs(amplitude, phase, results, output_prefix) -> dict[str, Path]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ptycho import outputs
 from ptycho.config.config import InferenceConfig
-from ptycho.model_manager import model_config_from_params
+from ptycho.params import model_config_from_params
 from ptycho.raw_data import RawData
 from ptycho.workflows.common import create_ptycho_data_container, patch_positions, stitch_frame, stitch_patches
 
@@ -61,14 +61,14 @@ def stitch_origin(result: Reconstruction, M: int) -> np.ndarray:
 
 
 def infer_with_backend(
-    bundle_dir, raw: RawData, backend: str, n_groups: int | None = None, M: int = 20, device: str | None = None
+    bundle_dir, raw: RawData, backend: str, n_groups: int | None = None, M: int = 20, accelerator: str | None = None
 ):
-    """Load the bundle with ``backend`` and reconstruct ``raw``; ``device`` (PyTorch only) e.g. ``"cuda"``."""
-    from ptycho.workflows.backend_selector import load_inference_bundle_with_backend
+    """Load the bundle with ``backend`` (an archive of the other engine is converted through the neutral
+    weights), place it on ``accelerator`` (PyTorch: ``auto``/``cpu``/``gpu``) and reconstruct ``raw``."""
+    from ptycho.engines import get_engine
+    from ptycho.workflows.models import load_model
 
-    config = InferenceConfig(model_path=bundle_dir, backend=backend, n_groups=n_groups)
-    config.model.N = raw.N
-    model, saved = load_inference_bundle_with_backend(bundle_dir, config)
-    if device is not None and backend == "pytorch":
-        model.model.to(device)
-    return reconstruct(model, saved, raw, n_groups, M)
+    engine = get_engine(backend)
+    model, saved = load_model(bundle_dir, backend, convert_other_backend=True)
+    engine.place(model, accelerator)
+    return reconstruct(engine.predictor(model), saved, raw, n_groups, M)

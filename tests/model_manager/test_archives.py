@@ -48,18 +48,13 @@ def test_committed_archive_reconstructs_as_recorded(archive, reader):
 
 @pytest.mark.parametrize("archive", ARCHIVES, ids=lambda p: f"{p.parents[1].name}-{p.parent.name}")
 def test_save_load_round_trip_per_engine(archive, tmp_path):
+    from ptycho.engines import get_engine
+    from ptycho.workflows.models import load_model, write_model
+
     backend = archive.parent.name
-    if backend == "tensorflow":
-        from ptycho import model_manager as manager
-
-        model, saved = manager.load(archive.parent)
-        manager.save_model(model, tmp_path, saved)
-    else:
-        from ptycho_torch import model_manager as manager
-
-        model, saved = manager.load(archive.parent)
-        manager.save_model(model, tmp_path, saved, checkpoint=None)
-    again, saved_again = manager.load(tmp_path)
+    model, saved = load_model(archive.parent, backend)
+    write_model(get_engine(backend), model, tmp_path, saved)
+    again, saved_again = load_model(tmp_path, backend)
     before, after = model.export_weights(), again.export_weights()
     assert sorted(before) == sorted(after)
     assert all(np.array_equal(before[k], after[k]) for k in before)

@@ -13,8 +13,8 @@ import pytest
 ])
 def test_engine_import_does_not_pull_the_other(backend, module, forbidden):
     pytest.importorskip("tensorflow" if backend == "tensorflow" else "torch")
-    code = ("import sys, json; from ptycho.workflows.backend_selector import engine; "
-            f"engine({backend!r}); import {module}; print(json.dumps([m for m in ('tensorflow', 'torch', 'keras', 'lightning') "
+    code = ("import sys, json; from ptycho.engines import get_engine; "
+            f"get_engine({backend!r}); import {module}; print(json.dumps([m for m in ('tensorflow', 'torch', 'keras', 'lightning') "
             "if m in sys.modules]))")
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert forbidden not in loaded and (backend == "tensorflow") == ("tensorflow" in loaded)

@@ -1,0 +1,147 @@
+"""The PyTorch engine behind :class:`ptycho.engines.Engine`: the network trained by Lightning, the Lightning
+checkpoint (without optimizer state) in the archive, device placement from ``--accelerator``."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import lightning.pytorch as L
+import torch
+
+from ptycho.config.config import PyTorchExecutionConfig
+from ptycho.engines import Fitted, TrainingRun
+from ptycho.errors import ConfigError
+from ptycho_torch.datamodule import PtychoDataModule
+from ptycho_torch.lightning_module import PtychoPINN_Lightning, loss_weights
+from ptycho_torch.model import DiffractionToObject, create_model
+from ptycho_torch.trainer import build_trainer, monitor_metric, resolve_accelerator
+
+log = logging.getLogger("ptycho.torch")
+
+CHECKPOINT_MEMBER = "model.ckpt"
+TRAINING_STATE = ("optimizer_states", "lr_schedulers")
+
+
+def hyperparameters(
+    config, execution: PyTorchExecutionConfig, probe_modes: int, scale: float, has_val: bool, seed: int
+) -> dict:
+    """The four JSON-able dicts a checkpoint carries."""
+    data_config = {
+        "N": config.model.N,
+        "gridsize": config.model.gridsize,
+        "K": config.neighbor_count,
+        "n_groups": config.n_groups,
+        "nphotons": float(config.nphotons),
+        "probe_modes": probe_modes,
+        "train_data_file": str(config.train_data_file) if config.train_data_file else None,
+        "test_data_file": str(config.test_data_file) if config.test_data_file else None,
+    }
+    training_config = {
+        "nepochs": config.nepochs,
+        "batch_size": config.batch_size,
+        **loss_weights(config),
+        "learning_rate": execution.learning_rate,
+        "scheduler": execution.scheduler,
+        "monitor": monitor_metric(execution, has_val),
+        "intensity_scale": float(scale),
+        "probe_trainable": config.probe_trainable,
+        "intensity_scale_trainable": config.intensity_scale_trainable,
+        "accum_steps": execution.accum_steps,
+        "seed": seed,
+    }
+    return {
+        "model_config": asdict(config.model),
+        "data_config": data_config,
+        "training_config": training_config,
+        "inference_config": {"batch_size": execution.inference_batch_size or 64, "M": 20},
+    }
+
+
+def inference_checkpoint(path: Path) -> bytes:
+    """The Lightning checkpoint without optimizer and scheduler state (a third of the size).
+
+    The archive is for inference and for ``load_from_checkpoint``; resuming training uses the run's own
+    ``checkpoints/last.ckpt``, which keeps everything.
+    """
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    for key in TRAINING_STATE:
+        checkpoint.pop(key, None)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    return buffer.getvalue()
+
+
+def _resume_checkpoint(output_dir: Path, resume: bool) -> str | None:
+    if not resume:
+        return None
+    last = output_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        raise FileNotFoundError(f"cannot resume: no checkpoint at {last}; train without --resume first")
+    log.info("[pytorch] resuming from %s", last)
+    return str(last)
+
+
+class TorchEngine:
+    name = "pytorch"
+
+    def check_options(self, execution, resume: bool) -> None:
+        if execution is not None and not isinstance(execution, PyTorchExecutionConfig):
+            raise TypeError(
+                f"torch_execution_config must be a PyTorchExecutionConfig, got {type(execution).__name__}"
+            )
+
+    def fit(self, run: TrainingRun) -> Fitted:
+        config, execution = run.config, run.execution or PyTorchExecutionConfig()
+        train, test = run.train, run.test
+        with_y = config.model.model_type == "supervised" or bool(config.realspace_weight or config.realspace_mae_weight)
+        if with_y and train.Y_I is None:
+            raise ConfigError(
+                "this loss (supervised or real-space weights) needs ground-truth patches, but the training "
+                "data has no objectGuess; use model_type='pinn' with zero real-space weights"
+            )
+        L.seed_everything(run.seed, workers=True, verbose=False)
+        module = PtychoPINN_Lightning(
+            **hyperparameters(config, execution, run.probe.shape[0], run.intensity_scale, test is not None, run.seed)
+        )
+        module.set_probe(run.probe)
+        data = PtychoDataModule(
+            train,
+            test,
+            run.intensity_scale,
+            config.batch_size,
+            run.seed,
+            with_y,
+            execution.num_workers,
+            execution.pin_memory,
+            execution.persistent_workers,
+        )
+        output_dir = Path(config.output_dir)
+        trainer, history = build_trainer(execution, output_dir, config.nepochs, test is not None)
+        trainer.fit(module, datamodule=data, ckpt_path=_resume_checkpoint(output_dir, run.resume))
+        last = output_dir / "checkpoints" / "last.ckpt"
+        extra = {
+            "lightning_module": module,
+            "checkpoint": last if last.is_file() else None,
+            "is_global_zero": trainer.is_global_zero,
+        }
+        return Fitted(module.model.cpu().eval(), history.history, extra)
+
+    def create_model(self, model_config, probe, intensity_scale: float):
+        return create_model(model_config, probe, intensity_scale).eval()
+
+    def engine_files(self, model, checkpoint) -> dict[str, bytes]:
+        return {CHECKPOINT_MEMBER: inference_checkpoint(Path(checkpoint))} if checkpoint else {}
+
+    def predictor(self, model) -> DiffractionToObject:
+        return DiffractionToObject(model)
+
+    def place(self, model, accelerator: str | None) -> None:
+        """``auto`` picks the GPU when there is one; ``gpu``/``cuda`` without CUDA is an error."""
+        if accelerator is not None:
+            model.to("cuda" if resolve_accelerator(accelerator) == "gpu" else "cpu")
+
+
+ENGINE = TorchEngine()
