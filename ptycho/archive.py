@@ -1,4 +1,4 @@
-"""Model archives ``wts.h5.zip`` (DESIGN §6), backend-neutral: write atomically, read with every check.
+"""Model archives ``wts.h5.zip`` (docs/design.md §6), backend-neutral: write atomically, read with every check.
 
 Members: ``manifest.json`` (format version, backend, model names, package version, sha256 of every other
 member), ``params.json`` (legacy-dict snapshot with the trained ``intensity_scale``), ``neutral_weights.npz``

@@ -1,4 +1,4 @@
-"""The NPZ data contract (DESIGN §3): read, check and write ptychography datasets.
+"""The NPZ data contract (docs/design.md §3): read, check and write ptychography datasets.
 
 Keys: ``diffraction`` (canonical) or ``diff3d`` (legacy) ``(n, N, N)``: float = amplitude, integer =
 photon counts (square-rooted on load); ``xcoords``, ``ycoords`` ``(n,)``; optional ``xcoords_start``,

@@ -6,7 +6,7 @@ class PtychoError(Exception):
 
 
 class DataContractError(PtychoError, ValueError):
-    """An NPZ file or array does not meet the data contract (DESIGN §3)."""
+    """An NPZ file or array does not meet the data contract (docs/design.md §3)."""
 
 
 class ConfigError(PtychoError, ValueError):

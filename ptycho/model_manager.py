@@ -22,7 +22,8 @@ def save_model(model, out_dir, snapshot: dict) -> Path:
 
 def save(out_dir) -> Path:
     """Archive the TensorFlow model trained last in this process (upstream call)."""
-    from ptycho.workflows.models import last_trained, save_model as save_results
+    from ptycho.workflows.models import last_trained
+    from ptycho.workflows.models import save_model as save_results
 
     return save_results(last_trained(BACKEND), out_dir)
 

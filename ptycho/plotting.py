@@ -9,7 +9,7 @@ import numpy as np
 from ptycho.atomic import atomic_path
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,7 +24,7 @@ def save_figure(fig, path) -> Path:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=110, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
     finally:
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return Path(path)
 
 
@@ -38,7 +38,7 @@ def _panel(fig, ax, image, title, cmap="gray", label=None):
 
 def plot_dataset(dataset, path, group: np.ndarray | None = None) -> Path:
     """Object amplitude and phase with the scan, the probe, and one diffraction pattern (log counts)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 9.5), layout="constrained")
     if dataset.objectGuess is not None:
         _panel(fig, axes[0, 0], np.abs(dataset.objectGuess), "object amplitude", label="amplitude")
@@ -71,7 +71,7 @@ def plot_dataset(dataset, path, group: np.ndarray | None = None) -> Path:
 
 def plot_image(image: np.ndarray, path, title: str, cmap: str, label: str) -> Path:
     """One image with a colour bar and pixel axes (reconstructed amplitude or phase)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
     _panel(fig, ax, image, title, cmap, label)
     return save_figure(fig, path)
@@ -79,7 +79,7 @@ def plot_image(image: np.ndarray, path, title: str, cmap: str, label: str) -> Pa
 
 def plot_comparison(truth: np.ndarray, recon: np.ndarray, path, title: str = "") -> Path:
     """Ground truth | reconstruction | error, for amplitude (top) and phase (bottom)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), layout="constrained")
     for row, (name, f, cmap, unit) in enumerate(
         (("amplitude", np.abs, "gray", "amplitude"), ("phase", np.angle, "viridis", "rad"))

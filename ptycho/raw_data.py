@@ -1,4 +1,4 @@
-"""``RawData``: a checked scan (DESIGN §3) and its grouping into model inputs (upstream API)."""
+"""``RawData``: a checked scan (docs/design.md §3) and its grouping into model inputs (upstream API)."""
 
 from __future__ import annotations
 

@@ -58,6 +58,9 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
     ``training_config``: loss weights, learning rate, scheduler, initial intensity scale, …;
     ``inference_config``: batch size and stitching window."""
 
+    loss_name = "train_loss"  # the logged metrics (ptychodus reads these names)
+    val_loss_name = "val_loss"
+
     def __init__(self, model_config: dict, data_config: dict, training_config: dict, inference_config: dict):
         super().__init__()
         self.save_hyperparameters()
@@ -89,7 +92,7 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
     def _shared_step(self, batch, stage: str) -> torch.Tensor:
         loss = self.compute_loss(batch)
         self.log(
-            f"poisson_{stage}_loss",
+            self.loss_name if stage == "train" else self.val_loss_name,
             loss,
             prog_bar=True,
             on_step=False,

@@ -1,4 +1,4 @@
-"""The physics of DESIGN §2 in PyTorch, mirroring :mod:`ptycho.physics` and :mod:`ptycho.tf.physics`.
+"""The physics of docs/design.md §2 in PyTorch, mirroring :mod:`ptycho.physics` and :mod:`ptycho.tf.physics`.
 
 Channels-first: images ``[B, H, W]``, patches ``[B, C, N, N]``, FFTs over the last two axes.
 """

@@ -13,8 +13,11 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.errors import ConfigError
 from ptycho.progress import EpochReporter
+from ptycho_torch.lightning_module import PtychoPINN_Lightning
 
 log = logging.getLogger("ptycho.torch")
+
+TRAIN_LOSS, VAL_LOSS = PtychoPINN_Lightning.loss_name, PtychoPINN_Lightning.val_loss_name
 
 
 class History(Callback):
@@ -26,12 +29,12 @@ class History(Callback):
 
     def on_train_epoch_end(self, trainer, module):
         metrics = trainer.callback_metrics
-        if "poisson_train_loss" not in metrics:
+        if TRAIN_LOSS not in metrics:
             return
-        self.history["train_loss"].append(float(metrics["poisson_train_loss"]))
+        self.history["train_loss"].append(float(metrics[TRAIN_LOSS]))
         shown = {"loss": self.history["train_loss"][-1]}
-        if "poisson_val_loss" in metrics:
-            self.history["val_loss"].append(float(metrics["poisson_val_loss"]))
+        if VAL_LOSS in metrics:
+            self.history["val_loss"].append(float(metrics[VAL_LOSS]))
             shown["val_loss"] = self.history["val_loss"][-1]
         if trainer.is_global_zero:
             self.reporter.epoch_done(trainer.current_epoch, shown)
@@ -66,12 +69,13 @@ def resolve_accelerator(requested: str) -> str:
 
 
 def monitor_metric(execution: PyTorchExecutionConfig, has_val: bool) -> str:
-    """``val_loss`` maps to ``poisson_val_loss``, falling back to the training loss without validation data."""
+    """The logged loss to monitor: ``val_loss`` falls back to the training loss without validation data.
+    The names logged before 0.1.1 (``poisson_val_loss``/``poisson_train_loss``) are accepted as aliases."""
     name = execution.checkpoint_monitor_metric
-    if name in ("val_loss", "poisson_val_loss"):
-        return "poisson_val_loss" if has_val else "poisson_train_loss"
-    if name in ("train_loss", "loss"):
-        return "poisson_train_loss"
+    if name in (VAL_LOSS, "poisson_val_loss"):
+        return VAL_LOSS if has_val else TRAIN_LOSS
+    if name in (TRAIN_LOSS, "loss", "poisson_train_loss"):
+        return TRAIN_LOSS
     return name
 
 

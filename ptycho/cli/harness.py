@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-
-def load_history(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise FileNotFoundError(f"runtime history not found: {path} (write one with pytest --runtime-history PATH)")
-    sessions = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            sessions.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not a JSON line ({exc})") from None
-    if not sessions:
-        raise ValueError(f"{path} holds no sessions yet")
-    return sessions
+from ptycho.testing.history import load_history
 
 
 def run(args) -> int:
-    from ptycho.plotting import _pyplot, save_figure
+    from ptycho.plotting import pyplot, save_figure
 
     sessions = load_history(Path(args.history))
+    if not sessions:
+        raise ValueError(f"{args.history} holds no sessions yet")
     totals: dict[str, float] = {}
     for session in sessions:
         for nodeid, seconds in session["tests"].items():
             totals[nodeid] = max(totals.get(nodeid, 0.0), seconds)
     slowest = sorted(totals, key=totals.get, reverse=True)[: args.top]
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(11, 6), layout="constrained")
     for nodeid in slowest:
         xs = [i for i, s in enumerate(sessions) if nodeid in s["tests"]]

@@ -1,4 +1,4 @@
-"""Canonical configuration of ptychopinn (DESIGN §4, CONFIG-001).
+"""Canonical configuration of ptychopinn (docs/design.md §4, CONFIG-001).
 
 Field names and defaults follow the upstream PtychoPINN API, because the ptychodus application builds
 these objects directly. Field-level checks run in ``__post_init__`` and name the field, the value and

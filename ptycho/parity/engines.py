@@ -137,12 +137,12 @@ class TorchEngine(PhysicsPieces):
     def intensity_scale(self, model) -> float:
         return model.intensity_scale
 
-    def _inputs(self, x_scaled, offsets):
+    def inputs(self, x_scaled, offsets):
         x = self.torch.from_numpy(np.ascontiguousarray(np.moveaxis(x_scaled, -1, 1), dtype=np.float32))
         return x, self.torch.from_numpy(np.ascontiguousarray(offsets, dtype=np.float32))
 
     def forward(self, model, x_scaled, offsets, config: TrainingConfig) -> dict:
-        x, off = self._inputs(x_scaled, offsets)
+        x, off = self.inputs(x_scaled, offsets)
         with self.torch.no_grad():
             out = model(x, off)
             loss = self.loss(model, out, x, config)
@@ -157,7 +157,7 @@ class TorchEngine(PhysicsPieces):
         return self.torch.stack(list(terms.values())).sum()
 
     def gradients(self, model, x_scaled, offsets, config: TrainingConfig) -> dict[str, np.ndarray]:
-        x, off = self._inputs(x_scaled, offsets)
+        x, off = self.inputs(x_scaled, offsets)
         model.zero_grad()
         self.loss(model, model(x, off), x, config).backward()
         out = {}

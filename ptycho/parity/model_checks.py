@@ -191,7 +191,7 @@ def lightning_runs(N: int, gridsize: int) -> dict:
     module, config = lightning_module(model_config, plain.export_weights())
     x, offsets = batch(model_config, "lightning")
     plain_loss = torch_engine.forward(plain, x, offsets, config)["loss"]
-    tx, toff = torch_engine._inputs(x, offsets)
+    tx, toff = torch_engine.inputs(x, offsets)
     loader = DataLoader(TensorDataset(tx, toff, torch.zeros((BATCH, 1, 1, 1), dtype=torch.complex64)), BATCH)
     seen = {}
 

@@ -1,4 +1,4 @@
-"""Float64 NumPy reference of the physics both engines implement (DESIGN §2)."""
+"""Float64 NumPy reference of the physics both engines implement (docs/design.md §2)."""
 
 from ptycho.physics.forward import (
     NLL_FLOOR,

@@ -1,4 +1,4 @@
-"""The PINN forward model and its scalings, in float64 NumPy (DESIGN §2, normative)."""
+"""The PINN forward model and its scalings, in float64 NumPy (docs/design.md §2, normative)."""
 
 from __future__ import annotations
 

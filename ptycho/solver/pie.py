@@ -1,4 +1,4 @@
-"""Iterative ptychography on the project's forward model (DESIGN §2): batched ePIE / rPIE and a
+"""Iterative ptychography on the project's forward model (docs/design.md §2): batched ePIE / rPIE and a
 Poisson-likelihood variant used to refine a network's reconstruction.
 
 One update rule serves all three (Maiden, Johnson & Li, Optica 4, 736 (2017) for rPIE):

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from ptycho.atomic import atomic_path
+from ptycho.testing.suites import suite_of
 
 KEPT_SUITES = ("integration", "model_manager")
 MAX_FILE_BYTES = 256 * 1024**2  # a stray huge file is listed, not copied
@@ -30,6 +31,24 @@ KINDS = {
     ".html": "report",
 }
 OUTPUT_LOG = "test-output.log"
+
+
+def tmp_path_of(item) -> Path | None:
+    """The test's ``tmp_path`` when it asked for one (where its artifacts are)."""
+    tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+    return None if tmp_path is None else Path(tmp_path)
+
+
+def wanted(item) -> bool:
+    """Kept for tests marked ``keep_artifacts`` and for every test of the integration and model-manager suites."""
+    return bool(item.get_closest_marker("keep_artifacts")) or suite_of(item.nodeid) in KEPT_SUITES
+
+
+def keep_item(item, session_dir: Path, output: str) -> dict:
+    """Keep one test's ``tmp_path`` and output under ``session_dir``; its entry for the index."""
+    destination = session_dir / folder_name(item.nodeid)
+    files = keep(item.nodeid, tmp_path_of(item), destination, output)
+    return {"folder": str(destination), "files": files}
 
 
 def folder_name(nodeid: str) -> str:

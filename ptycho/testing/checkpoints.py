@@ -40,6 +40,14 @@ def check_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> str |
     return None
 
 
+def check_checkpoints_under(folder: Path | None) -> str | None:
+    """Every ``*.ckpt`` a test left under ``folder`` (its ``tmp_path``), validated: the plugin fails a
+    passing test that wrote an invalid checkpoint."""
+    paths = sorted(Path(folder).rglob("*.ckpt")) if folder is not None else []
+    problems = [msg for msg in (check_lightning_checkpoint(p) for p in paths) if msg]
+    return "checkpoint validation failed:\n" + "\n".join(problems) if problems else None
+
+
 def check_model_archive(path, backend: str | None = None) -> str | None:
     """Manifest, known format, checksums, safe member names and (optionally) the expected backend."""
     from ptycho.archive import read_archive

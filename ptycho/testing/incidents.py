@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
-import sys
 import time
 from pathlib import Path
 
 from ptycho.atomic import atomic_path
+from ptycho.testing import rerun
+from ptycho.testing.environment import snapshot
 from ptycho.testing.suites import component_of, suite_of
 
-HISTORY_SHOWN = 5
 MEANING = {
     "ceiling": "stopped at its hard ceiling (the test failed)",
     "warn": "slower than its warning threshold (the test passed; investigate)",
@@ -25,36 +24,34 @@ MEANING = {
 }
 
 
+def file_incident(record: dict, gpu: bool, state, config) -> Path:
+    """Write the incident page of one breach into the session's incidents folder; its path."""
+    command = rerun.command(
+        record["nodeid"], record["tier"], config.rootpath, rerun.options(config, state.settings), rerun.environment(gpu)
+    )
+    text = render(
+        record,
+        command=command,
+        environment=snapshot(),
+        history=state.history.get(record["nodeid"]),
+        score=state.score,
+        recorded=state.baselines.calibration_score if state.baselines else None,
+    )
+    return write(folder(config, state.settings), record, text)
+
+
+def folder(config, settings) -> Path:
+    """``--runtime-incidents DIR``, else beside ``--runtime-report``, else ``.pytest_cache/ptycho-incidents``."""
+    if settings.incidents_dir:
+        return settings.incidents_dir
+    if settings.report_path:
+        return settings.report_path.parent / "incidents"
+    return Path(config.rootpath, ".pytest_cache", "ptycho-incidents")
+
+
 def file_name(nodeid: str) -> str:
     """A file-system-safe, readable name for a test id."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:180] + ".md"
-
-
-def rerun_command(nodeid: str, tier: str, rootpath: Path, options: list[str], env: dict[str, str]) -> str:
-    """``cd ROOT && VAR=… python -m pytest NODEID --only-tier TIER OPTIONS``: selects exactly that test."""
-    assignments = " ".join(f"{key}={_shell_value(value)}" for key, value in sorted(env.items()))
-    words = [sys.executable, "-m", "pytest", nodeid, "--only-tier", tier, *options]
-    command = " ".join(shlex.quote(w) for w in words)
-    return f"cd {shlex.quote(str(rootpath))} && {assignments + ' ' if assignments else ''}{command}"
-
-
-def _shell_value(value: str) -> str:
-    return shlex.quote(value) if value else '""'  # CUDA_VISIBLE_DEVICES="" reads as intended
-
-
-def recent_durations(history_path: Path | None) -> dict[str, list[float]]:
-    """nodeid -> durations of the last sessions in a ``--runtime-history`` JSONL (oldest first)."""
-    if history_path is None or not history_path.is_file():
-        return {}
-    durations: dict[str, list[float]] = {}
-    for line in history_path.read_text().splitlines():
-        try:
-            session = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn last line must not stop an incident from being written
-        for nodeid, seconds in session.get("tests", {}).items():
-            durations.setdefault(nodeid, []).append(seconds)
-    return {k: v[-HISTORY_SHOWN:] for k, v in durations.items()}
 
 
 def render(record: dict, *, command: str, environment: dict, history: list[float] | None, score, recorded) -> str:

@@ -1,4 +1,4 @@
-"""The physics of DESIGN §2 in TensorFlow, mirroring :mod:`ptycho.physics` operation for operation.
+"""The physics of docs/design.md §2 in TensorFlow, mirroring :mod:`ptycho.physics` operation for operation.
 
 Images are channels-first inside (``[B, H, W]``, ``[B, C, N, N]``) so FFTs act on the last two axes.
 """

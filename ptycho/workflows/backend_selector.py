@@ -1,4 +1,4 @@
-"""Backend selection (DESIGN §5, POLICY-001): one entry point, the chosen engine only.
+"""Backend selection (docs/design.md §5, POLICY-001): one entry point, the chosen engine only.
 
 Order of every call: sync the legacy dict (CONFIG-001), validate ``config.backend``, then look the engine
 up in :mod:`ptycho.engines` (which imports it, and only it). ``'tensorflow'`` never imports torch and

@@ -66,7 +66,7 @@ def effective_nphotons(config, data: PtychoDataContainer) -> float:
 
 
 def initial_intensity_scale(config, data: PtychoDataContainer) -> float:
-    """The photon scale training starts from (DESIGN §2): from the configured or measured photon count."""
+    """The photon scale training starts from (docs/design.md §2): from the configured or measured photon count."""
     return intensity_scale(effective_nphotons(config, data), config.model.N)
 
 

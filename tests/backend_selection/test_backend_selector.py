@@ -1,4 +1,4 @@
-"""Routing rules of ``ptycho.workflows.backend_selector`` (DESIGN §5, POLICY-001, CONFIG-001).
+"""Routing rules of ``ptycho.workflows.backend_selector`` (docs/design.md §5, POLICY-001, CONFIG-001).
 
 The engines are replaced by recording fakes registered in the real registry (:mod:`ptycho.engines`), so
 the suite runs in seconds; the real engines are exercised end to end by tests/integration.

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ptycho.testing import budgets
-from ptycho.testing.plugin import CEILING_MESSAGE, INCOMPLETE_MESSAGE
+from ptycho.testing.verdicts import CEILING_MESSAGE, INCOMPLETE_MESSAGE
 
 CONFTEST = 'pytest_plugins = ["ptycho.testing.plugin"]\n'
 

@@ -1,4 +1,4 @@
-"""The NPZ data contract (DESIGN §3): FORMAT-001, counts, every error message, and a fuzz of the loader."""
+"""The NPZ data contract (docs/design.md §3): FORMAT-001, counts, every error message, and a fuzz of the loader."""
 
 import logging
 import pickle

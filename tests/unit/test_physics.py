@@ -1,4 +1,4 @@
-"""Known-answer tests of every physics convention (DESIGN §2) and the adjoint of every operator."""
+"""Known-answer tests of every physics convention (docs/design.md §2) and the adjoint of every operator."""
 
 import numpy as np
 import pytest

@@ -1,0 +1,60 @@
+"""Doctor checks that used to pass whatever happened now fail for a real reason (no engine imports)."""
+
+from pathlib import Path
+
+from ptycho.doctor import FAIL, OK
+from ptycho.doctor.checkout import find_root, nox_sessions
+from ptycho.doctor.environment import check_accelerators, check_python, expects_gpu
+from ptycho.doctor.harness import check_tier_commands
+
+ROOT = Path(__file__).resolve().parents[2]
+CPU_ONLY_TORCH = {"threads": 2, "cuda_devices": []}
+
+
+def test_python_and_numpy_below_the_declared_minimums_fail(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "ptychopinn"\nrequires-python = ">=99"\ndependencies = ["numpy>=999", "scipy>=1.0"]\n'
+    )
+    check = check_python(tmp_path)
+    assert check.status == FAIL and check.fix
+    assert "does not satisfy python>=99" in check.detail and "does not satisfy numpy>=999" in check.detail
+    assert str(tmp_path / "pyproject.toml") in check.detail
+    assert check_python(ROOT).status == OK
+
+
+def test_tier_command_without_a_session_running_its_tier_fails(tmp_path):
+    (tmp_path / "noxfile.py").write_text(
+        "import nox\n"
+        "@nox.session\ndef per_pr(session): _tier(session, 'per_pr')\n"
+        "@nox.session(name='nightly')\ndef night(session): _tier(session, 'weekly')\n"
+    )
+    (tmp_path / "run.sh").write_text('case "$1" in\n    demo) ;;\nesac\n')
+    check = check_tier_commands(tmp_path)
+    assert check.status == FAIL
+    assert "session 'nightly' does not run tier 'nightly'" in check.detail
+    assert "noxfile.py has no session 'weekly'" in check.detail
+    assert "run.sh has no 'test' command" in check.detail
+    (tmp_path / "noxfile.py").unlink()
+    assert check_tier_commands(tmp_path).status == FAIL
+    assert check_tier_commands(None).status == FAIL
+    assert check_tier_commands(ROOT).status == OK
+
+
+def test_expected_gpu_that_torch_cannot_see_fails(monkeypatch):
+    monkeypatch.delenv("PTYCHO_EXPECT_GPU", raising=False)
+    assert check_accelerators(CPU_ONLY_TORCH, expects_gpu()).status == OK
+    monkeypatch.setenv("PTYCHO_EXPECT_GPU", "1")
+    check = check_accelerators(CPU_ONLY_TORCH, expects_gpu())
+    assert check.status == FAIL and "a GPU is expected but torch sees none" in check.detail and check.fix
+    assert check_accelerators(None, expect_gpu=True).status == FAIL
+    assert check_accelerators({"threads": 2, "cuda_devices": ["NVIDIA H200"]}, expect_gpu=True).status == OK
+
+
+def test_checkout_is_found_from_the_working_folder_not_the_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert find_root() is None  # the installed package's own folder is never a fallback
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "ptychopinn"\n')
+    assert find_root(nested) == tmp_path.resolve()
+    assert set(nox_sessions(ROOT / "noxfile.py")) >= {"per_pr", "nightly", "weekly"}
