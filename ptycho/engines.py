@@ -41,6 +41,7 @@ class TrainingRun:
     seed: int = 0
     execution: PyTorchExecutionConfig | None = None
     resume: bool = False
+    callbacks: tuple = ()  # extra Lightning callbacks (PyTorch engine)
 
 
 @dataclass

@@ -119,11 +119,14 @@ class TorchEngine:
             execution.persistent_workers,
         )
         output_dir = Path(config.output_dir)
-        trainer, history = build_trainer(execution, output_dir, config.nepochs, test is not None)
+        trainer, history = build_trainer(
+            execution, output_dir, config.nepochs, test is not None, extra_callbacks=run.callbacks
+        )
         trainer.fit(module, datamodule=data, ckpt_path=_resume_checkpoint(output_dir, run.resume))
         last = output_dir / "checkpoints" / "last.ckpt"
         extra = {
             "lightning_module": module,
+            "lightning_trainer": trainer,
             "checkpoint": last if last.is_file() else None,
             "is_global_zero": trainer.is_global_zero,
         }

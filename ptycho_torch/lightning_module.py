@@ -75,6 +75,18 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
             seed=training_config.get("seed", 0),
         )
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, **upstream_configs):
+        """Load a checkpoint of this engine (``torch.load(weights_only=True)``); its own four configs rebuild
+        the module. Clients written for upstream PtychoPINN also pass the engine config objects
+        (``model_config=ModelConfig(...)``, …): they must describe the same network, else ``ConfigError``."""
+        module = super().load_from_checkpoint(checkpoint_path, map_location=map_location, weights_only=True)
+        if upstream_configs:
+            from ptycho_torch.api.checkpoints import check_same_network
+
+            check_same_network(module.hparams, upstream_configs, checkpoint_path)
+        return module
+
     def forward(self, x_scaled, offsets):
         return self.model(x_scaled, offsets)
 

@@ -236,3 +236,12 @@ class DiffractionToObject:
         return np.concatenate(parts) if parts else np.zeros((0,) + x.shape[1:3] + (1,), np.complex64)
 
     __call__ = predict
+
+
+def __getattr__(name: str):
+    """``ptycho_torch.model.PtychoPINN_Lightning`` (the upstream location) without an import cycle."""
+    if name == "PtychoPINN_Lightning":
+        from ptycho_torch.lightning_module import PtychoPINN_Lightning
+
+        return PtychoPINN_Lightning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

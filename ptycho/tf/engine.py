@@ -27,6 +27,8 @@ class TensorFlowEngine:
             raise ConfigError("resuming from a checkpoint is a PyTorch-engine feature; choose backend='pytorch'")
 
     def fit(self, run: TrainingRun) -> Fitted:
+        if run.callbacks:
+            raise ConfigError("Lightning callbacks were given but backend='tensorflow'; choose backend='pytorch'")
         config = run.config
         model = create_model(
             config.model,

@@ -49,10 +49,11 @@ def archive_params(config, intensity_scale: float, probe_modes: int) -> dict:
     return dict(snapshot, intensity_scale=float(intensity_scale), probe_modes=int(probe_modes))
 
 
-def train_model(backend: str, train_data, test_data, config, execution=None, seed: int = 0, resume: bool = False):
+def train_model(backend: str, train_data, test_data, config, execution=None, seed: int = 0, resume: bool = False,
+                callbacks: tuple = ()):
     """Train a fresh model with the ``backend`` engine; returns the upstream ``results`` dict (``history``,
     ``model_instance``, ``diffraction_to_obj``, containers, ``intensity_scale``, ``params``, ``backend``,
-    plus the engine's own entries)."""
+    plus the engine's own entries). ``callbacks``: extra Lightning callbacks (PyTorch engine only)."""
     engine = get_engine(backend)
     engine.check_options(execution, resume)
     start_workflow(config)
@@ -68,7 +69,7 @@ def train_model(backend: str, train_data, test_data, config, execution=None, see
         config.model.N,
         config.nepochs,
     )
-    fitted = engine.fit(TrainingRun(config, train, test, probe, scale, seed, execution, resume))
+    fitted = engine.fit(TrainingRun(config, train, test, probe, scale, seed, execution, resume, tuple(callbacks)))
     model = fitted.model
     results = {
         "history": fitted.history,

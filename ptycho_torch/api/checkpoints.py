@@ -1,0 +1,54 @@
+"""Checkpoints as upstream clients use them: the best one of a run, and the configs saved inside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ptycho.errors import ConfigError
+from ptycho_torch import config_bridge
+
+ARCHITECTURE_FIELDS = ("N", "gridsize", "n_filters_scale", "model_type", "amp_activation", "object_big", "probe_big",
+                       "pad_object", "probe_mask")
+
+
+def read_hyperparameters(path) -> dict:
+    """The four config dicts a checkpoint of this engine holds (``torch.load(weights_only=True)``)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    hp = checkpoint.get("hyper_parameters") or {}
+    missing = [k for k in ("model_config", "data_config", "training_config", "inference_config") if k not in hp]
+    if missing:
+        raise ConfigError(f"{path}: not a ptychopinn checkpoint (hyper_parameters lack {', '.join(missing)})")
+    return hp
+
+
+def find_best_checkpoint(run_dir) -> Path | None:
+    """The checkpoint Lightning ranked best in ``run_dir`` (its ``best_model_path``), else the newest one;
+    ``None`` when the run wrote none."""
+    found = sorted(Path(run_dir).rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return None
+    last = [p for p in found if p.name == "last.ckpt"]
+    if last:
+        state = torch.load(last[-1], map_location="cpu", weights_only=True).get("callbacks", {})
+        for key, value in state.items():
+            best = Path(value.get("best_model_path") or "") if "ModelCheckpoint" in key else None
+            if best and best.is_file():
+                return best
+    ranked = [p for p in found if p.name != "last.ckpt"]
+    return (ranked or found)[-1]
+
+
+def check_same_network(hparams, upstream_configs: dict, source) -> None:
+    """Configs passed beside a checkpoint must describe its network (data and model configs compared)."""
+    data, model = upstream_configs.get("data_config"), upstream_configs.get("model_config")
+    if data is None or model is None:
+        return
+    given = config_bridge.to_model_config(data, model)
+    saved = hparams["model_config"]
+    differ = {f: (getattr(given, f), saved[f]) for f in ARCHITECTURE_FIELDS if getattr(given, f) != saved[f]}
+    if differ:
+        listed = ", ".join(f"{f}: given {a!r}, checkpoint {b!r}" for f, (a, b) in differ.items())
+        raise ConfigError(f"{source}: the configs given do not describe the checkpoint's network ({listed}); "
+                          "rebuild them from the checkpoint (PtychoModel._extract_configs_from_checkpoint)")
