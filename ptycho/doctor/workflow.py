@@ -12,11 +12,16 @@ from ptycho.doctor.check import FAIL, OK, Check
 
 def check_simulated_data() -> Check:
     from ptycho.data_contract import from_arrays
+    from ptycho.errors import PtychoError
     from ptycho.simulation import SimulationSpec, simulate_dataset
 
     start = time.perf_counter()
-    _, arrays = simulate_dataset(SimulationSpec(N=64, object_size=96, scan_step=16, seed=0))
-    from_arrays(arrays, "simulated")
+    try:
+        _, arrays = simulate_dataset(SimulationSpec(N=64, object_size=96, scan_step=16, seed=0))
+        from_arrays(arrays, "simulated")
+    except (PtychoError, ValueError) as exc:
+        fix = "run pytest tests/unit/test_simulation_and_metrics.py tests/unit/test_data_contract.py; fix what breaks"
+        return Check("Simulated test data", FAIL, f"the suites' simulated data breaks the data contract: {exc}", fix)
     detail = f"the suites' simulated data is contract-valid ({time.perf_counter() - start:.2f} s to make)"
     return Check("Simulated test data", OK, detail)
 

@@ -2,12 +2,13 @@
 
 The recorded integration profile: baseline 36 s (±5 s band), warning above 60 s, ceiling 90 s, incomplete
 below 20 s. A recorded baseline ``b`` keeps those ratios: warn ``b·60/36``, ceiling ``b·90/36``, floor
-``b·20/36``, never above the absolute 60/90 s.
+``b·20/36``, never above the absolute 60/90 s. Those are the *recorded* thresholds: they hold on the machine
+class that recorded them; :func:`calibrate` maps them to this machine.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 PROFILE_BASELINE = 36.0
 PROFILE_WARN = 60.0
@@ -21,6 +22,9 @@ MIN_WARN = 5.0
 # Below a second, "too fast" and "drifted" are noise: no floor, and drift needs half a second.
 MIN_JUDGED_BASELINE = 1.0
 MIN_DRIFT = 0.5
+# Strict mode (CI): "incomplete" fails a test whose recorded baseline is at least this long. Shorter tests
+# are too noisy to call skipped work a failure; they stay flagged (summary + incident file).
+STRICT_MIN_BASELINE = 5.0
 
 OK, DRIFT, WARN, INCOMPLETE, CEILING, UNRECORDED = "ok", "drift", "warn", "incomplete", "ceiling", "unrecorded"
 BREACHES = (CEILING, WARN, INCOMPLETE)
@@ -28,7 +32,7 @@ BREACHES = (CEILING, WARN, INCOMPLETE)
 
 @dataclass(frozen=True)
 class Budget:
-    """Seconds for one test, already scaled by the calibration factor. ``source``: marker|baseline|default."""
+    """Seconds for one test. ``source``: marker|baseline|default; ``factor``: the calibration applied (1: recorded)."""
 
     baseline: float
     warn: float
@@ -40,9 +44,14 @@ class Budget:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def recorded_baseline(self) -> float:
+        """The baseline as recorded, before calibration (the same on every machine)."""
+        return self.baseline / self.factor
+
 
 def _ratios(b: float) -> tuple[float, float, float]:
-    """(warn, ceiling, floor) of baseline ``b`` by the profile ratios, capped at the absolute 60/90 s."""
+    """Recorded (warn, ceiling, floor) of baseline ``b`` by the profile ratios, capped at the absolute 60/90 s."""
     return (
         min(b * PROFILE_WARN / PROFILE_BASELINE, PROFILE_WARN),
         min(b * PROFILE_CEILING / PROFILE_BASELINE, PROFILE_CEILING),
@@ -50,14 +59,14 @@ def _ratios(b: float) -> tuple[float, float, float]:
     )
 
 
-def from_baseline(seconds: float, factor: float = 1.0) -> Budget:
-    b = seconds * factor
-    warn, ceiling, floor = _ratios(b)
-    floor = floor if b >= MIN_JUDGED_BASELINE else 0.0
-    return Budget(b, max(warn, MIN_WARN), max(ceiling, MIN_CEILING), floor, "baseline", factor)
+def from_baseline(seconds: float) -> Budget:
+    """The recorded thresholds of a recorded baseline: profile ratios, absolute caps and minimums."""
+    warn, ceiling, floor = _ratios(seconds)
+    floor = floor if seconds >= MIN_JUDGED_BASELINE else 0.0
+    return Budget(seconds, max(warn, MIN_WARN), max(ceiling, MIN_CEILING), floor, "baseline")
 
 
-def from_marker(kwargs: dict, factor: float = 1.0) -> Budget:
+def from_marker(kwargs: dict) -> Budget:
     """``runtime_budget(baseline=…, warn=…, ceiling=…, floor=…)``; missing values follow the profile ratios."""
     unknown = set(kwargs) - {"baseline", "warn", "ceiling", "floor"}
     if unknown:
@@ -72,20 +81,34 @@ def from_marker(kwargs: dict, factor: float = 1.0) -> Budget:
             f"runtime_budget must satisfy floor <= baseline <= warn <= ceiling, got floor={values['floor']}, "
             f"baseline={baseline}, warn={values['warn']}, ceiling={values['ceiling']}"
         )
-    return Budget(
-        baseline * factor,
-        values["warn"] * factor,
-        values["ceiling"] * factor,
-        values["floor"] * factor,
-        "marker",
-        factor,
-    )
+    return Budget(baseline, values["warn"], values["ceiling"], values["floor"], "marker")
 
 
 def default_budget(
     baseline=PROFILE_BASELINE, warn=PROFILE_WARN, ceiling=PROFILE_CEILING, floor=PROFILE_FLOOR
 ) -> Budget:
     return Budget(baseline, warn, ceiling, floor, "default")
+
+
+def calibrate(recorded: Budget, factor: float) -> Budget:
+    """The effective thresholds on a machine ``factor`` times slower than the recorded one (the only place
+    a budget is scaled).
+
+    Slower (factor > 1): the whole workload takes ``factor`` times longer, so every threshold scales,
+    the absolute 60/90 s caps included; otherwise floors would overtake warnings and no run could be "ok".
+    Faster (factor < 1): honest work finishes sooner, so floor and baseline shrink (else an honest run
+    reads "incomplete"), but warn and ceiling never drop below the recorded ones: the micro-benchmark
+    predicts TensorFlow and torch workloads only roughly, and a wrong guess must not stop a healthy test.
+    """
+    slack = max(factor, 1.0)
+    return replace(
+        recorded,
+        floor=recorded.floor * factor,
+        baseline=recorded.baseline * factor,
+        warn=recorded.warn * slack,
+        ceiling=recorded.ceiling * slack,
+        factor=factor,
+    )
 
 
 def verdict(duration: float, budget: Budget) -> str:
@@ -104,3 +127,8 @@ def verdict(duration: float, budget: Budget) -> str:
     if abs(duration - budget.baseline) > band:
         return DRIFT
     return OK
+
+
+def fails_strict(status: str, budget: Budget) -> bool:
+    """Strict mode (CI): incomplete work fails a test whose recorded baseline is >= STRICT_MIN_BASELINE."""
+    return status == INCOMPLETE and budget.recorded_baseline >= STRICT_MIN_BASELINE

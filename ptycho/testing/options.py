@@ -72,10 +72,18 @@ def add_options(parser) -> None:
         help="do not scale recorded budgets by this machine's speed",
     )
     group.addoption(
+        "--machine-score",
+        dest="ptycho_machine_score",
+        default=None,
+        metavar="SCORE",
+        help="use SCORE as this machine's calibration score instead of measuring it (simulates another machine)",
+    )
+    group.addoption(
         "--strict-runtime",
         dest="ptycho_strict_runtime",
         action="store_true",
-        help="fail tests that finish below their floor (incomplete) instead of warning",
+        help="CI verdicts: fail tests recorded at >= 5 s that finish below their floor (incomplete); "
+        "shorter ones stay flagged",
     )
     group.addoption(
         "--runtime-report",
@@ -115,6 +123,7 @@ def add_options(parser) -> None:
     parser.addini("ptycho_tier", "default tier (empty: every tier)", default="")
     parser.addini("ptycho_require_backends", "backends that must be present (tf,torch)", default="")
     parser.addini("ptycho_runtime_baselines", "runtime baselines file", default="tests/runtime_baselines.json")
+    parser.addini("ptycho_machine_score", "this machine's calibration score (empty: measure it)", default="")
     parser.addini(
         "ptycho_backend_modules", "marker:module pairs that provide each backend", default="tf:tensorflow,torch:torch"
     )

@@ -8,6 +8,7 @@ import json
 from ptycho.atomic import atomic_path
 from ptycho.testing import artifacts, budgets
 from ptycho.testing import baselines as baselines_io
+from ptycho.testing.calibration import FACTOR_LIMITS
 from ptycho.testing.environment import machine_description, snapshot
 from ptycho.testing.history import append_history
 from ptycho.testing.tiers import TIERS
@@ -21,11 +22,19 @@ def header(state, selected: int) -> list[str]:
     ran = f"only {s.only_tier}" if s.only_tier else (f"{s.tier} (cumulative)" if s.tier else "all tiers")
     counts = ", ".join(f"{t}={state.tier_counts.get(t, 0)}" for t in TIERS)
     lines = [f"ptycho harness: tier {ran}; collected {counts}; selected {selected}"]
+    if s.strict:
+        lines.append(
+            f"ptycho harness: strict verdicts: ceiling fails, incomplete fails tests recorded at >= "
+            f"{budgets.STRICT_MIN_BASELINE:g} s, warn is listed"
+        )
     if state.score:
         recorded = state.baselines.calibration_score if state.baselines else None
+        given = " (given, not measured)" if s.machine_score else ""
+        shown = f"{recorded:.1f}" if recorded else "n/a"
+        low, high = FACTOR_LIMITS
         lines.append(
-            f"ptycho harness: machine score {state.score:.2f} (recorded {recorded or 'n/a'}), "
-            f"budget factor {state.factor:.2f}"
+            f"ptycho harness: machine score {state.score:.1f}{given} (recorded {shown}), "
+            f"budget factor {state.factor:.2f} (recorded / today's score, clamped to {low:g}-{high:g})"
         )
     else:
         lines.append("ptycho harness: runtime calibration off (factor 1.00)")

@@ -32,6 +32,8 @@ def options(config, settings) -> list[str]:
         chosen += ["--runtime-baselines", str(settings.baselines_path)]
     if not settings.calibrate:
         chosen.append("--no-runtime-calibration")
+    if config.getoption("ptycho_machine_score"):
+        chosen += ["--machine-score", config.getoption("ptycho_machine_score")]
     if settings.strict:
         chosen.append("--strict-runtime")
     if not settings.validate_checkpoints:

@@ -52,7 +52,7 @@ def start(config, settings: Settings) -> SessionState:
         score, factor = config.workerinput.get("ptycho_score"), config.workerinput.get("ptycho_factor", 1.0)
         stamp = config.workerinput.get("ptycho_stamp", "")
     else:
-        score = machine_score() if settings.calibrate or settings.record else None
+        score = (settings.machine_score or machine_score()) if settings.calibrate or settings.record else None
         factor = scale_factor(recorded.calibration_score if recorded else None, score) if settings.calibrate else 1.0
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     config.stash[settings_key] = settings

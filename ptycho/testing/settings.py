@@ -27,6 +27,7 @@ class Settings:
     baselines_path: Path
     record: bool
     calibrate: bool
+    machine_score: float | None
     strict: bool
     report_path: Path | None
     history_path: Path | None
@@ -93,6 +94,14 @@ def _default_budget(config) -> budgets.Budget:
     )
 
 
+def _machine_score(config) -> float | None:
+    """A given calibration score (simulates another machine); ``None``: measure this one."""
+    score, where = resolve_setting(
+        config, "ptycho_machine_score", "PTYCHO_MACHINE_SCORE", "ptycho_machine_score", "--machine-score"
+    )
+    return _number(score, where) if score else None
+
+
 def _path(value, resolve: bool = False) -> Path | None:
     if not value:
         return None
@@ -121,6 +130,7 @@ def resolve_settings(config) -> Settings:
         baselines_path=Path(config.rootpath, baselines),
         record=bool(config.getoption("ptycho_record")),
         calibrate=calibrate,
+        machine_score=_machine_score(config),
         strict=bool(config.getoption("ptycho_strict_runtime")),
         report_path=_path(config.getoption("ptycho_runtime_report")),
         history_path=_path(config.getoption("ptycho_runtime_history")),

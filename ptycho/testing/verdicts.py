@@ -29,16 +29,20 @@ def baseline_id(item) -> str:
 
 
 def budget_for(item, state) -> budgets.Budget:
-    """The ``runtime_budget`` marker, else the recorded baseline, else the ini defaults."""
+    """The ``runtime_budget`` marker, else the recorded baseline, else the ini defaults; calibrated to this machine."""
+    return budgets.calibrate(_recorded_budget(item, state), state.factor)
+
+
+def _recorded_budget(item, state) -> budgets.Budget:
     marker = item.get_closest_marker("runtime_budget")
     if marker is not None:
         try:
-            return budgets.from_marker(marker.kwargs, state.factor)
+            return budgets.from_marker(marker.kwargs)
         except ValueError as exc:
             raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
     recorded = state.baselines.get(baseline_id(item)) if state.baselines else None
     if recorded is not None:
-        return budgets.from_baseline(recorded, state.factor)
+        return budgets.from_baseline(recorded)
     return state.settings.defaults
 
 
@@ -99,12 +103,16 @@ def record(item) -> dict:
 
 
 def publish(item, entry: dict, report, strict: bool) -> None:
-    """Attach the record to the report; with ``--strict-runtime`` an incomplete pass becomes a failure."""
+    """Attach the record to the report; in strict mode (``--strict-runtime``) an incomplete pass of a test
+    whose recorded baseline is >= ``budgets.STRICT_MIN_BASELINE`` becomes a failure."""
     report.user_properties.append((USER_PROPERTY, json.dumps(entry)))
-    if entry["status"] == budgets.INCOMPLETE and strict and report.passed:
-        budget, total = item.stash[budget_key], item.stash[phase_key].get("call", 0.0)
+    budget = item.stash[budget_key]
+    if strict and report.passed and budgets.fails_strict(entry["status"], budget):
+        total = item.stash[phase_key].get("call", 0.0)
         report.outcome = "failed"
         report.longrepr = (
             f"{INCOMPLETE_MESSAGE}: {total:.2f} s < floor {budget.floor:.2f} s "
-            f"(baseline {budget.baseline:.2f} s, factor {budget.factor:.2f})"
+            f"(baseline {budget.baseline:.2f} s, recorded {budget.recorded_baseline:.2f} s, "
+            f"factor {budget.factor:.2f}; "
+            f"strict mode fails incomplete tests recorded at >= {budgets.STRICT_MIN_BASELINE:g} s)"
         )

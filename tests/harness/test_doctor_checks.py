@@ -58,3 +58,86 @@ def test_checkout_is_found_from_the_working_folder_not_the_package(tmp_path, mon
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "ptychopinn"\n')
     assert find_root(nested) == tmp_path.resolve()
     assert set(nox_sessions(ROOT / "noxfile.py")) >= {"per_pr", "nightly", "weekly"}
+
+
+def test_tensorflow_that_does_not_import_fails(monkeypatch):
+    from ptycho.doctor import environment
+
+    monkeypatch.setattr(environment, "_probe", lambda code: (None, "ImportError: simulated"))
+    check = environment.check_tensorflow()
+    assert check.status == FAIL and "simulated" in check.detail and check.fix
+
+
+def test_old_torch_and_missing_lightning_fail():
+    from ptycho.doctor.environment import check_lightning, check_torch
+
+    old = {"version": "1.13.0", "seconds": 1.0, "lightning": None, "lightning_error": "ImportError: simulated"}
+    assert check_torch(old, "").status == FAIL and "older than" in check_torch(old, "").detail
+    assert check_torch(None, "ImportError: x").status == FAIL
+    assert check_lightning(old, "").status == FAIL and "simulated" in check_lightning(old, "").detail
+    assert check_lightning(None, "ImportError: x").status == FAIL
+
+
+def test_simulated_data_that_breaks_the_contract_fails(monkeypatch):
+    from ptycho import data_contract
+    from ptycho.doctor.workflow import check_simulated_data
+    from ptycho.errors import DataContractError
+
+    assert check_simulated_data().status == OK
+
+    def broken(arrays, source):
+        raise DataContractError(f"{source}: simulated breach")
+
+    monkeypatch.setattr(data_contract, "from_arrays", broken)
+    check = check_simulated_data()
+    assert check.status == FAIL and "simulated breach" in check.detail and check.fix
+
+
+def test_unreadable_shared_scan_fails(tmp_path, monkeypatch):
+    from ptycho.doctor import SKIP
+    from ptycho.doctor.harness import VELOCIPROBE, check_shared_data
+
+    monkeypatch.setenv("PTYCHO_SHARED_DATA", str(tmp_path))
+    assert check_shared_data(None).status == SKIP  # optional: absent is not a failure
+    (tmp_path / VELOCIPROBE).write_bytes(b"not a bz2 stream")
+    check = check_shared_data(None)
+    assert check.status == FAIL and "unreadable" in check.detail and check.fix
+
+
+def test_config_bridge_that_does_not_round_trip_fails(monkeypatch):
+    from ptycho import params
+    from ptycho.doctor.workflow import check_config_bridge
+
+    real = params.update_legacy_dict
+
+    def drops_n(legacy, config):
+        result = real(legacy, config)
+        result.pop("N", None)
+        return result
+
+    monkeypatch.setattr(params, "update_legacy_dict", drops_n)
+    check = check_config_bridge()
+    assert check.status == FAIL and "does not round-trip" in check.detail and check.fix
+
+
+def test_missing_baselines_file_fails(tmp_path):
+    from ptycho.doctor.harness import check_baselines
+
+    check = check_baselines(tmp_path, None)
+    assert check.status == FAIL and "missing" in check.detail and check.fix
+    assert check_baselines(None, None).status == FAIL
+
+
+def test_smoke_run_whose_command_fails_is_a_cross(monkeypatch):
+    import subprocess
+
+    from ptycho.doctor.workflow import smoke
+    from ptycho.testing import commands
+
+    def fails(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, "", "Traceback ...\nRuntimeError: simulated training failure\n")
+
+    monkeypatch.setattr(commands, "run_ptycho", fails)
+    check = smoke("tensorflow")
+    assert check.status == FAIL and "train+save failed" in check.detail and "simulated training failure" in check.detail
+    assert check.fix

@@ -49,15 +49,34 @@ def test_each_status(project):
     result.stdout.fnmatch_lines([f"*{CEILING_MESSAGE} at 1.0 s*", "*investigate*test_warn*", "*environment at breach*"])
 
 
-def test_strict_runtime_fails_incomplete(project):
+def test_strict_runtime_fails_incomplete_work_of_tests_recorded_at_5_s_or_more(project):
     project.makepyfile(test_s="""
-        import pytest
-        @pytest.mark.runtime_budget(baseline=2)
-        def test_fast(): pass
+        import time, pytest
+        @pytest.mark.runtime_budget(baseline=2)    # floor 1.1 s: too short to fail on
+        def test_short(): pass
+        @pytest.mark.runtime_budget(baseline=6)    # floor 3.3 s
+        def test_long(): pass
+        @pytest.mark.runtime_budget(baseline=0.3)  # warn 0.5 s, ceiling 0.75 s
+        def test_slow(): time.sleep(0.6)
     """)
-    result = project.runpytest_subprocess("--strict-runtime")
-    result.stdout.fnmatch_lines([f"*{INCOMPLETE_MESSAGE}*"])
+    result, data = report(project, "--strict-runtime")
+    assert statuses(data) == {"test_short": "incomplete", "test_long": "incomplete", "test_slow": "warn"}
+    result.assert_outcomes(passed=3, errors=1)  # the verdict comes after the call: test_long errors at teardown
     assert result.ret == 1
+    result.stdout.fnmatch_lines(["*strict verdicts: ceiling fails, incomplete fails tests recorded at >= 5 s*",
+                                 f"{INCOMPLETE_MESSAGE}: 0.00 s < floor 3.33 s*recorded 6.00 s*",
+                                 "*investigate*test_slow*", "ERROR test_s.py::test_long*"])
+    incidents = {p.name for p in (project.path / "incidents").iterdir()}
+    assert incidents == {f"test_s.py_test_{name}.md" for name in ("short", "long", "slow")}
+    lenient = project.runpytest_subprocess()  # without strict mode incomplete work is flagged, never failed
+    lenient.assert_outcomes(passed=3)
+
+
+def test_strict_rule_reads_the_recorded_baseline_on_every_machine():
+    long, short = budgets.from_marker({"baseline": 6}), budgets.from_marker({"baseline": 4})
+    assert budgets.fails_strict(budgets.INCOMPLETE, budgets.calibrate(long, 0.5))  # 3 s here, recorded 6 s
+    assert not budgets.fails_strict(budgets.INCOMPLETE, budgets.calibrate(short, 2))  # 8 s here, recorded 4 s
+    assert not budgets.fails_strict(budgets.WARN, long)
 
 
 def test_precedence_marker_then_baseline_then_default(project):
