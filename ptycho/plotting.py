@@ -90,3 +90,21 @@ def plot_comparison(truth: np.ndarray, recon: np.ndarray, path, title: str = "")
         _panel(fig, axes[row, 2], r - t, f"error {name}", "coolwarm", unit)
     fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def plot_losses(history: dict, path, title: str = "training loss") -> Path:
+    """Training (and validation, when recorded) loss per epoch, log scale when every value is positive."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for key, label in (("train_loss", "training"), ("val_loss", "validation")):
+        values = np.asarray(history.get(key) or [], dtype=np.float64)
+        if values.size:
+            ax.plot(np.arange(1, values.size + 1), values, marker="o", ms=3, label=label)
+    finite = [v for key in ("train_loss", "val_loss") for v in (history.get(key) or []) if np.isfinite(v)]
+    if finite and min(finite) > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    return save_figure(fig, path)

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
-from ptycho.atomic import atomic_path
 from ptycho.cli.options import DeprecatedAlias, add_backend, add_torch_knobs, execution_config
 from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
 from ptycho.data_contract import read_npz
 from ptycho.raw_data import RawData
+from ptycho.workflows.common import write_history
 
 log = logging.getLogger("ptycho.train")
-
-
-def write_history(history: dict, out_dir: Path) -> None:
-    """``history.json`` and ``history.csv`` (epoch, train_loss, val_loss), both atomic."""
-    with atomic_path(out_dir / "history.json") as tmp:
-        tmp.write_text(json.dumps(history, indent=2))
-    rows = ["epoch,train_loss,val_loss"]
-    val = history.get("val_loss") or []
-    for i, loss in enumerate(history.get("train_loss", [])):
-        rows.append(f"{i + 1},{loss!r},{val[i]!r}" if i < len(val) else f"{i + 1},{loss!r},")
-    with atomic_path(out_dir / "history.csv") as tmp:
-        tmp.write_text("\n".join(rows) + "\n")
 
 
 def training_config(args, N: int) -> TrainingConfig:

@@ -5,6 +5,9 @@ these objects directly. Field-level checks run in ``__post_init__`` and name the
 what is allowed. ``ModelConfig`` stays mutable and accepts ``N=0`` as a placeholder, since ptychodus
 sets ``config.model.N`` after construction; :func:`validate_for_workflow` checks the whole config when a
 workflow starts.
+
+``update_legacy_dict`` is re-exported from :mod:`ptycho.params` (where it lives), because the ptychodus
+plugin imports it from here (``from ptycho.config.config import update_legacy_dict``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,18 @@ from pathlib import Path
 from typing import Literal
 
 from ptycho.errors import ConfigError
+from ptycho.params import update_legacy_dict
+
+__all__ = [
+    "ConfigError",
+    "InferenceConfig",
+    "ModelConfig",
+    "PyTorchExecutionConfig",
+    "SUPPORTED_N",
+    "TrainingConfig",
+    "update_legacy_dict",
+    "validate_for_workflow",
+]
 
 SUPPORTED_N = (64, 128, 256)
 MODEL_TYPES = ("pinn", "supervised")

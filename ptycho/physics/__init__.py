@@ -10,7 +10,7 @@ from ptycho.physics.forward import (
 )
 from ptycho.physics.group import enforce_overlap, merge_group, split_group
 from ptycho.physics.operators import Illumination, PatchExtraction, Propagation, Translation, as_probe_modes
-from ptycho.physics.stitching import canvas_for, stitch
+from ptycho.physics.stitching import canvas_for, centred_canvas, stitch
 
 __all__ = [
     "NLL_FLOOR",
@@ -20,6 +20,7 @@ __all__ = [
     "Translation",
     "as_probe_modes",
     "canvas_for",
+    "centred_canvas",
     "diffraction_amplitude",
     "enforce_overlap",
     "intensity_scale",

@@ -30,6 +30,25 @@ def canvas_for(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tuple[in
     return (int(height), int(width)), low
 
 
+def centred_canvas(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tuple[int, int], np.ndarray]:
+    """A canvas shape and origin ``(x0, y0)`` that hold every ``M × M`` window centred at ``positions``, whose
+    centre pixel ``((W − 1) / 2, (H − 1) / 2)`` lies exactly on the centre of the positions' bounding box.
+
+    Each side is the smallest that reaches ``M / 2 + margin`` past the outermost positions; where the centre
+    falls between pixels it takes the parity that keeps ``origin`` closest to a whole pixel (so windows at
+    whole-pixel positions are not resampled).
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    low, high = positions.min(axis=0), positions.max(axis=0)
+    centre = (low + high) / 2
+    size = np.ceil(high - low + M + 2 * margin).astype(int) + 1  # (size - 1) / 2 >= half extent + M/2 + margin
+    origin = centre - (size - 1) / 2
+    odd_offset = np.abs(origin - np.round(origin)) > 0.25
+    size = size + odd_offset
+    origin = centre - (size - 1) / 2
+    return (int(size[1]), int(size[0])), origin
+
+
 def stitch(
     patches: np.ndarray,
     positions: np.ndarray,

@@ -30,6 +30,10 @@ SUITES = {
         "checkpoint persistence across engines (archives, neutral weights, format versions)",
         "the neutral weight names or layouts drifted, or the archive format changed without a version bump",
     ),
+    "client": (
+        "the ptychodus application driving both engines' plugins headless (export, train, save, load, reconstruct)",
+        "a name or call ptychodus makes changed, or the object it places moved: read the child's traceback",
+    ),
     "harness": ("the test harness itself (pytester)", "the plugin's tiers, budgets, reports or validators changed"),
 }
 

@@ -9,6 +9,7 @@ from ptycho.physics import (
     Propagation,
     Translation,
     canvas_for,
+    centred_canvas,
     diffraction_amplitude,
     enforce_overlap,
     intensity_scale,
@@ -148,6 +149,37 @@ def test_stitch_default_canvas_holds_every_window():
     shape, origin = canvas_for(positions, 20)
     assert origin[0] <= 0 and origin[1] <= 10
     assert origin[0] + shape[1] >= 100 and origin[1] + shape[0] >= 60
+
+
+@pytest.mark.parametrize("positions", [np.array([[10.0, 50.0], [90.0, 20.0]]), np.array([[10.3, 50.2], [90.0, 20.7]]),
+                                       RNG.uniform(30, 160, (100, 2))])
+def test_centred_canvas_is_centred_on_the_scan_and_holds_every_window(positions):
+    shape, origin = centred_canvas(positions, 20)
+    centre = origin + (np.array(shape[::-1]) - 1) / 2  # (x, y) of the canvas's centre pixel
+    np.testing.assert_allclose(centre, (positions.min(axis=0) + positions.max(axis=0)) / 2, atol=1e-12)
+    assert np.all(origin <= positions.min(axis=0) - 10) and np.all(origin + shape[::-1] >= positions.max(axis=0) + 10)
+    assert np.all(np.abs(origin - np.round(origin)) <= 0.25 + 1e-12)  # parity keeps the origin near whole pixels
+
+
+def test_reassemble_position_puts_the_object_in_the_scan_centred_frame_unmirrored():
+    """ptychodus places the stitched object with its input object's centre, which it puts on the scan's centre:
+    pixel [r, c] of the result must be the object at (c, r) + origin, origin = scan centre − canvas half-size."""
+    from ptycho.tf_helper import reassemble_position
+
+    obj = asymmetric_object()
+    ys, xs = np.mgrid[26:61:3, 30:71:3]  # a scan off the object's centre, wider than tall
+    positions = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(float)
+    patches = PatchExtraction(positions, 32, obj.shape).fwd(obj)
+    out = reassemble_position(patches[..., None], positions[:, None, :, None], M=20)
+    assert out.ndim == 3 and out.shape[-1] == 1
+    out = out[..., 0]
+    shape, origin = centred_canvas(positions, 20)
+    assert out.shape == shape and np.allclose(origin, np.round(origin))
+    x0, y0 = np.round(origin).astype(int)
+    inner = (slice(30, 58), slice(34, 68))  # object pixels well inside the scan
+    recon = out[inner[0].start - y0 : inner[0].stop - y0, inner[1].start - x0 : inner[1].stop - x0]
+    aligned = recon * np.exp(-1j * np.angle(np.vdot(obj[inner], recon)))  # stitching frees the global phase
+    np.testing.assert_allclose(aligned, obj[inner], atol=1e-9)
 
 
 def test_extract_then_stitch_is_unmirrored_gridsize_1():
