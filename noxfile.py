@@ -89,12 +89,11 @@ def tf_only(session: nox.Session) -> None:
     )
 
 
-@nox.session(python="3.11", default=False)
-def client(session: nox.Session) -> None:
-    """The ptychodus application (extra 'client': ptychodus==1.7.0) driving both engines' plugins headless
-    (tests/client, weekly tier), in its own environment (built once, then reused)."""
-    session.install("-c", "constraints.txt", "-e", ".[all,client]")
-    session.run("python", "-m", "pytest", *REQUIRED, "tests/client", *session.posargs, env=CPU_ONLY)
+@nox.session(venv_backend="none", default=False)
+def ptychodus(session: nox.Session) -> None:
+    """ptychodus 1.7.0 driving both engines' plugins headless (tests/client, weekly tier) in its own cached
+    environment, .venv-ptychodus (this project's .venv plus the client)."""
+    session.run(*PYTEST, *REQUIRED, "tests/client", *session.posargs, env=CPU_ONLY, external=True)
 
 
 @nox.session(venv_backend="none", default=False, tags=["gpu"])

@@ -171,6 +171,7 @@ IGNORED_FIELDS = {
     ("ModelConfig", "phase_loss"): None,
     ("ModelConfig", "probe_reference_coeff"): 0.0,
     ("ModelConfig", "amplitude_variance_loss"): False,
+    ("TrainingConfig", "num_workers"): 0,  # the data module serves in-memory tensors: workers only add start-up
     ("TrainingConfig", "warmup_epochs"): 0,
     ("TrainingConfig", "epochs_fine_tune"): 0,
     ("TrainingConfig", "enable_staged_finetuning"): False,

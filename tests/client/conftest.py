@@ -1,17 +1,23 @@
 """Fixtures of the client suite: the real ptychodus application driving this project's engines.
 
-Every test here needs ptychodus (``pip install ptychodus==1.7.0``, or ``nox -s client``); without it the
-suite is skipped with that remedy. The helpers live in ``ptychodus_client.py`` (shared by both plugins' tests).
+The plugin tests need ptychodus and run inside ``.venv-ptychodus`` (test_client_environment.py builds it); the
+rest of the time they skip with that reason. The helpers live in ``ptychodus_client.py`` (shared by both plugins' tests).
 """
 
-import pytest
+import os
 
-PTYCHODUS_MISSING = "ptychodus is not installed: pip install ptychodus==1.7.0 (or run nox -s client)"
+import pytest
+from client_env import INSIDE
+
+PTYCHODUS_MISSING = "ptychodus is not installed: pip install ptychodus==1.7.0 (or run nox -s ptychodus)"
 
 
 @pytest.fixture(scope="session")
 def client():
-    """The helper module :mod:`ptychodus_client` (imports ptychodus, so it is imported only when present)."""
+    """The helper module :mod:`ptychodus_client` (imports ptychodus, so it is imported only when present).
+    The plugin tests run inside the client environment only (test_client_environment.py starts them)."""
+    if os.environ.get(INSIDE) != "1":
+        pytest.skip("runs inside the client environment, started by test_client_environment.py")
     pytest.importorskip("ptychodus", reason=PTYCHODUS_MISSING)
     import ptychodus_client
 

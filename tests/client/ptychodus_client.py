@@ -316,3 +316,33 @@ def truth_object(arrays: Mapping[str, np.ndarray], pixel_size_m: float = PIXEL_S
     truth = np.asarray(arrays["objectGuess"]).astype(np.complex64)
     pixel = PixelGeometry(width_m=pixel_size_m, height_m=pixel_size_m)
     return Object(truth, pixel, TRUTH_CENTER)
+
+
+MIRROR_MARGIN = 0.3  # as placed beats mirrored / transposed by at least this (phase correlation)
+SHIFT_MARGIN = 0.1  # and a 4-pixel move
+
+
+def check_product(product: Product, reconstruct_input: ReconstructInput) -> None:
+    """The output product keeps the input's scan, probe and object geometry (pixel size, centre)."""
+    obj, obj_in = product.object_, reconstruct_input.product.object_
+    array = obj.get_array()
+    assert array.ndim == 3 and array.shape[0] == 1 and np.iscomplexobj(array) and np.isfinite(array).all()
+    assert obj.get_pixel_geometry() == obj_in.get_pixel_geometry() and obj.get_center() == obj_in.get_center()
+    positions, positions_in = product.probe_positions, reconstruct_input.product.probe_positions
+    np.testing.assert_array_equal(positions.get_coordinates_x_m(), positions_in.get_coordinates_x_m())
+    np.testing.assert_array_equal(positions.get_coordinates_y_m(), positions_in.get_coordinates_y_m())
+
+
+def check_frame(simulated, product: Product, indices, phase_min: float, amplitude_min: float) -> dict:
+    """The object as ptychodus places it correlates with the truth above the given minima, and clearly better
+    than mirrored, transposed or moved copies (:func:`frame_scores`)."""
+    scores = frame_scores(product, truth_object(simulated), scanned_box(simulated, indices))
+    table = "; ".join(f"{name}: phase {s['phase']:.3f} amplitude {s['amplitude']:.3f}" for name, s in scores.items())
+    print(f"frame scores: {table}")
+    placed = scores["as_placed"]
+    assert placed["phase"] > phase_min, f"phase correlation too low as placed ({table})"
+    assert placed["amplitude"] > amplitude_min, f"amplitude correlation too low as placed ({table})"
+    for name in ("mirrored_x", "mirrored_y", "transposed"):
+        assert placed["phase"] - scores[name]["phase"] > MIRROR_MARGIN, f"{name} scores like the output ({table})"
+    assert placed["phase"] - scores["shifted_4px"]["phase"] > SHIFT_MARGIN, f"a 4-px move scores alike ({table})"
+    return scores
