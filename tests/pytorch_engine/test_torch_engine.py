@@ -143,3 +143,25 @@ def test_run_cdi_example_torch_returns_stitched_object(trained_torch):
         trained_torch["results"]["test_container"], trained_torch["config"],
         diffraction_to_obj=trained_torch["results"]["diffraction_to_obj"])
     assert stitched.shape == trained_torch["raw"].objectGuess.shape and patches.shape[-1] == 4
+
+
+@pytest.mark.parametrize("do_stitching", [False, True])
+def test_real_run_cdi_example_torch_with_and_without_stitching(torch_tiny_npz, tmp_path, do_stitching):
+    """``(None, None, results)`` without stitching, else the stitched amplitude and phase of the test data."""
+    from ptycho.config.config import PyTorchExecutionConfig, TrainingConfig
+    from ptycho.raw_data import RawData
+
+    params.reset()
+    raw = RawData.from_file(torch_tiny_npz)
+    config = TrainingConfig(model=ModelConfig(N=64, gridsize=1, n_filters_scale=1), nepochs=1, n_groups=8,
+                            batch_size=4, output_dir=tmp_path, backend="pytorch")
+    execution = PyTorchExecutionConfig(accelerator="cpu", enable_progress_bar=False, logger_backend="none")
+    amplitude, phase, results = components.run_cdi_example_torch(raw, raw, config, do_stitching=do_stitching,
+                                                                 execution_config=execution)
+    assert results["backend"] == "pytorch" and len(results["history"]["train_loss"]) == 1
+    if not do_stitching:
+        assert amplitude is None and phase is None and "stitched_obj" not in results
+        return
+    assert amplitude.shape == phase.shape == raw.objectGuess.shape
+    np.testing.assert_array_equal(amplitude, np.abs(results["stitched_obj"]))
+    assert params.get("intensity_scale") == results["intensity_scale"]

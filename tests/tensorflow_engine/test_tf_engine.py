@@ -151,3 +151,23 @@ def test_ptychodus_call_sequence(tiny_npz, tmp_path):
     stitched = reassemble_position(patches, container.global_offsets, M=20)
     assert stitched.ndim == 3 and stitched.shape[-1] == 1 and np.isfinite(stitched).all()
     assert results["history"]["train_loss"]
+
+
+@pytest.mark.parametrize("do_stitching", [False, True])
+def test_real_run_cdi_example_with_and_without_stitching(tiny_npz, tmp_path, do_stitching):
+    """Upstream's contract, which ptychodus relies on: ``(None, None, results)`` without stitching, else the
+    stitched amplitude and phase of the test data in the truth's frame."""
+    from ptycho.raw_data import RawData
+
+    params.reset()
+    raw = RawData.from_file(tiny_npz)
+    config = TrainingConfig(model=ModelConfig(N=64, gridsize=1, n_filters_scale=1), nepochs=1, n_groups=8,
+                            batch_size=4, output_dir=tmp_path)
+    amplitude, phase, results = components.run_cdi_example(raw, raw, config, do_stitching=do_stitching)
+    assert results["backend"] == "tensorflow" and len(results["history"]["train_loss"]) == 1
+    if not do_stitching:
+        assert amplitude is None and phase is None and "stitched_obj" not in results
+        return
+    assert amplitude.shape == phase.shape == raw.objectGuess.shape
+    np.testing.assert_array_equal(amplitude, np.abs(results["stitched_obj"]))
+    assert params.get("intensity_scale") == results["intensity_scale"]
