@@ -142,7 +142,8 @@ def test_predict_and_stitch_equals_ptycho_infer_in_the_scan_frame(facade_run):
                                     positions=np.column_stack([raw.ycoords, raw.xcoords]), config_manager=cm)
     obj = InferenceEngine(config_manager=cm, ptycho_model=ptycho_model).predict_and_stitch(scan)
     no_truth = RawData.from_coords_without_pc(raw.xcoords, raw.ycoords, raw.diff3d, raw.probeGuess, raw.scan_index)
-    expected = infer_with_backend(facade_run["loader"].output_dir, no_truth, "pytorch").obj
+    # the façade places the network like `ptycho infer` does by default (accelerator auto): same device
+    expected = infer_with_backend(facade_run["loader"].output_dir, no_truth, "pytorch", accelerator="auto").obj
     assert obj.shape == expected.shape and np.iscomplexobj(obj)
     assert np.max(np.abs(obj - expected)) <= 1e-5 * np.max(np.abs(expected))
     swapped = PtychoDataLoader.from_np(raw.diff3d, raw.probeGuess, np.column_stack([raw.xcoords, raw.ycoords]), cm)
