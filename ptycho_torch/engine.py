@@ -21,6 +21,11 @@ from ptycho_torch.trainer import build_trainer, monitor_metric, resolve_accelera
 
 log = logging.getLogger("ptycho.torch")
 
+# float32 means float32 on a GPU too: cuDNN's default TF32 convolutions (10-bit mantissa) made a GPU
+# reconstruction differ from the CPU one by 8% of its peak; the parity tolerances assume float32.
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
+
 CHECKPOINT_MEMBER = "model.ckpt"
 TRAINING_STATE = ("optimizer_states", "lr_schedulers")
 

@@ -23,7 +23,7 @@ from ptycho.raw_data import RawData
 from ptycho.workflows import models
 from ptycho.workflows.inference import reconstruct
 from ptycho_torch import config_bridge
-from ptycho_torch.api.checkpoints import check_same_network, read_hyperparameters
+from ptycho_torch.api.checkpoints import check_same_network, find_best_checkpoint, read_hyperparameters
 from ptycho_torch.config_params import DataConfig, DatagenConfig, InferenceConfig, ModelConfig, TrainingConfig
 from ptycho_torch.engine import ENGINE, hyperparameters
 from ptycho_torch.lightning_module import PtychoPINN_Lightning
@@ -183,7 +183,8 @@ class Trainer:
         return cls(model, dataloader, config_manager or dataloader.config_manager)
 
     def train(self, orchestration: str = "lightning", experiment_name: str = "") -> dict:
-        """Train, write the checkpoints and ``wts.h5.zip`` into the run folder; returns the results dict."""
+        """Train, write the checkpoints and ``wts.h5.zip`` (the best checkpoint's network, the one
+        :func:`find_best_checkpoint` picks) into the run folder; returns the results dict."""
         _check_orchestration(orchestration)
         data, cm = self.dataloader, self.config_manager
         if data.output_dir is None or data.train_file is None:
@@ -192,6 +193,10 @@ class Trainer:
         data.output_dir.mkdir(parents=True, exist_ok=True)
         results = models.train_model(ENGINE.name, data.train, data.test, config, cm.execution(),
                                      callbacks=tuple(self._trainer.callbacks))
+        best = find_best_checkpoint(data.output_dir)
+        if best is not None:  # the archive holds the network clients pick (the best checkpoint), not the last
+            module = PtychoPINN_Lightning.load_from_checkpoint(best)
+            results.update(lightning_module=module, model_instance=module.model.cpu().eval(), checkpoint=best)
         models.save_model(results, data.output_dir)
         self.model.model, self._trainer = results["lightning_module"], results["lightning_trainer"]
         self.results = results
@@ -215,8 +220,8 @@ class InferenceEngine:
         scan (pixel ``[0, 0]`` at the positions' minimum minus half a window)."""
         module = self.ptycho_model.model
         hp = module.hparams
-        network = module.model.cpu().eval()
-        ENGINE.place(network, self.config_manager.execution().accelerator)
+        network = module.model.eval()
+        ENGINE.place(network, "auto")  # as `ptycho infer` does: the GPU when there is one
         saved = params.update_legacy_dict({}, CanonicalModelConfig(**hp["model_config"]))
         saved["intensity_scale"] = network.intensity_scale
         M = int(hp["inference_config"].get("M", 20))

@@ -74,6 +74,7 @@ def test_train_save_load_infer(backend, dataset, tmp_path):
 
 @pytest.mark.gpu
 @pytest.mark.torch
+@pytest.mark.runtime_budget(baseline=30, warn=90, ceiling=300)  # no CPU baseline exists: it only runs on a GPU host
 def test_train_save_load_infer_on_gpu(dataset, tmp_path):
     """The GPU column of the CI matrix (nox -s gpu): the same workflow with the PyTorch engine on CUDA."""
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
