@@ -73,11 +73,15 @@ def check_shared_data(root: Path | None) -> Check:
     from ptycho.data_contract import from_arrays
     from ptycho.velociprobe import load_arrays
 
+    contract_log = logging.getLogger("ptycho.data_contract")
+    level = contract_log.level
+    contract_log.setLevel(logging.WARNING)  # its counts note is not news here
     try:
-        logging.getLogger("ptycho.data_contract").setLevel(logging.WARNING)  # its counts note is not news here
         data = from_arrays(load_arrays(path), str(path))
     except (ValueError, OSError) as exc:
         return Check(name, FAIL, f"{path} is unreadable: {exc}", "restore the file from the shared data bundle")
+    finally:
+        contract_log.setLevel(level)  # the doctor runs in other processes' tests too: leave logging as found
     return Check(name, OK, f"{path}: {len(data.xcoords)} patterns of {data.diffraction.shape[-1]}² px, contract-valid")
 
 
