@@ -107,8 +107,8 @@ def publish(item, entry: dict, report, strict: bool) -> None:
     whose recorded baseline is >= ``budgets.STRICT_MIN_BASELINE`` becomes a failure."""
     report.user_properties.append((USER_PROPERTY, json.dumps(entry)))
     budget = item.stash[budget_key]
-    if strict and report.passed and budgets.fails_strict(entry["status"], budget):
-        total = item.stash[phase_key].get("call", 0.0)
+    total = item.stash[phase_key].get("call", 0.0)
+    if strict and report.passed and budgets.fails_strict(entry["status"], budget, total):
         report.outcome = "failed"
         report.longrepr = (
             f"{INCOMPLETE_MESSAGE}: {total:.2f} s < floor {budget.floor:.2f} s "

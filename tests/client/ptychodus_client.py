@@ -346,3 +346,30 @@ def check_frame(simulated, product: Product, indices, phase_min: float, amplitud
         assert placed["phase"] - scores[name]["phase"] > MIRROR_MARGIN, f"{name} scores like the output ({table})"
     assert placed["phase"] - scores["shifted_4px"]["phase"] > SHIFT_MARGIN, f"a 4-px move scores alike ({table})"
     return scores
+
+
+SCORE_TOLERANCE = 0.05  # |SSIM difference| allowed between the plugin's product and `ptycho infer` (same archive)
+
+
+def check_scores_like_ptycho_infer(simulated, product: Product, indices, model_location, backend: str) -> dict:
+    """The plugin's object, read in the truth's frame through ptychodus's geometry, scores (amplitude and
+    phase SSIM over the scanned region, :func:`ptycho.outputs.score`) like ``ptycho infer`` with the same
+    archive on the same scan points."""
+    from ptycho.outputs import score
+    from ptycho.raw_data import RawData
+    from ptycho.workflows.inference import infer_with_backend
+
+    indices = np.asarray(indices)
+    truth = np.asarray(simulated["objectGuess"])
+    x, y = (np.asarray(simulated[k], dtype=np.float64)[indices] for k in ("xcoords", "ycoords"))
+    values, _ = sample_in_frame(product.object_, truth_object(simulated))
+    plugin = score(values, truth, np.column_stack([x, y]))
+    raw = RawData.from_coords_without_pc(x, y, np.asarray(simulated["diffraction"])[indices],
+                                         np.asarray(simulated["probeGuess"]), np.zeros(len(indices), dtype=int),
+                                         objectGuess=truth)
+    ours = infer_with_backend(model_location, raw, backend).metrics
+    table = {part: (plugin[part]["ssim"], ours[part]["ssim"]) for part in ("amplitude", "phase")}
+    print("SSIM plugin vs ptycho infer: " + "; ".join(f"{k} {a:.3f} vs {b:.3f}" for k, (a, b) in table.items()))
+    for part, (a, b) in table.items():
+        assert abs(a - b) <= SCORE_TOLERANCE, f"{part} SSIM {a:.3f} through ptychodus, {b:.3f} with ptycho infer"
+    return table

@@ -94,6 +94,7 @@ def test_pinn_train_save_load_reconstruct_in_the_scans_frame(client, simulated, 
         objects[layout] = product.object_.get_array()
         if layout == "training output":
             client.check_frame(simulated, product, indices, PHASE["PINN"], AMPLITUDE["PINN"])
+            client.check_scores_like_ptycho_infer(simulated, product, indices, output, "tensorflow")
         else:  # the same weights give the same object, whichever way they were packed
             np.testing.assert_allclose(objects[layout], objects["training output"], rtol=0, atol=1e-5)
     fresh.save_model(tmp_path / "resaved.zip")  # a model loaded from a zip is saved as that zip

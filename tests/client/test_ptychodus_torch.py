@@ -51,3 +51,4 @@ def test_unsupervised_train_save_load_reconstruct_in_the_scans_frame(client, sim
     product = client.reconstruct(fresh, reconstruct_input)
     client.check_product(product, reconstruct_input)
     client.check_frame(simulated, product, indices, PHASE, AMPLITUDE)
+    client.check_scores_like_ptycho_infer(simulated, product, indices, run_dir, "pytorch")

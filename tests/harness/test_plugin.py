@@ -74,9 +74,19 @@ def test_strict_runtime_fails_incomplete_work_of_tests_recorded_at_5_s_or_more(p
 
 def test_strict_rule_reads_the_recorded_baseline_on_every_machine():
     long, short = budgets.from_marker({"baseline": 6}), budgets.from_marker({"baseline": 4})
-    assert budgets.fails_strict(budgets.INCOMPLETE, budgets.calibrate(long, 0.5))  # 3 s here, recorded 6 s
-    assert not budgets.fails_strict(budgets.INCOMPLETE, budgets.calibrate(short, 2))  # 8 s here, recorded 4 s
-    assert not budgets.fails_strict(budgets.WARN, long)
+    fast = budgets.calibrate(long, 0.5)  # 3 s here, recorded 6 s: floor 1.67 s
+    assert budgets.fails_strict(budgets.INCOMPLETE, fast, 1.0)
+    assert not budgets.fails_strict(budgets.INCOMPLETE, budgets.calibrate(short, 2), 1.0)  # recorded 4 s
+    assert not budgets.fails_strict(budgets.WARN, long, 1.0)
+
+
+def test_strict_failure_ignores_a_slow_machine_reading():
+    """Read as 2x slower, the floor doubles (6.67 s for a 6 s baseline): 5 s is listed as incomplete, but
+    fails only below the unscaled floor (3.33 s), so a low benchmark reading cannot fail an honest run."""
+    slow = budgets.calibrate(budgets.from_marker({"baseline": 6}), 2)
+    assert budgets.verdict(5.0, slow) == budgets.INCOMPLETE
+    assert not budgets.fails_strict(budgets.INCOMPLETE, slow, 5.0)
+    assert budgets.fails_strict(budgets.INCOMPLETE, slow, 3.0)
 
 
 def test_precedence_marker_then_baseline_then_default(project):
