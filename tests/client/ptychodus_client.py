@@ -348,7 +348,10 @@ def check_frame(simulated, product: Product, indices, phase_min: float, amplitud
     return scores
 
 
-SCORE_TOLERANCE = 0.05  # |SSIM difference| allowed between the plugin's product and `ptycho infer` (same archive)
+# |SSIM difference| allowed between the plugin's product and `ptycho infer` (same archive, same points).
+# Measured: 0.001 (TF 0.341/0.112 vs 0.340/0.113; torch 0.373/0.369 vs 0.371/0.369): the two differ only by
+# the canvas (scan-centred vs the truth's frame) and ptychodus's bilinear read-back at whole-pixel offsets.
+SCORE_TOLERANCE = 0.05
 
 
 def check_scores_like_ptycho_infer(simulated, product: Product, indices, model_location, backend: str) -> dict:
