@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ptycho.params import model_config_from_params
+from ptycho.config.config import model_config_from_params
 
 BACKEND = "tensorflow"
 

@@ -63,8 +63,6 @@ def write_reconstruction(
     outcome: Outcome, out: Path, truth: np.ndarray | None = None, extra_arrays: dict | None = None
 ) -> dict[str, Path]:
     """Write every output file of ``outcome`` into ``out``; ``truth`` (same frame) adds the comparison."""
-    from ptycho.workflows.common import save_outputs
-
     out = Path(out)
     obj = outcome.obj
     files = save_outputs(np.abs(obj), np.angle(obj), {"backend": outcome.name}, out)
@@ -115,3 +113,50 @@ def write_comparison(obj: np.ndarray, truth: np.ndarray, positions: np.ndarray, 
     aligned = obj * np.exp(-1j * np.angle(np.vdot(truth, obj)))
     aligned = aligned * (np.mean(np.abs(truth)) / max(np.mean(np.abs(aligned)), 1e-30))
     return plot_comparison(truth, aligned, path, title)
+
+
+def write_history(history: dict, out_dir) -> dict[str, Path]:
+    """``history.json`` (the whole history) and ``history.csv`` (epoch, train_loss, val_loss), both atomic."""
+    out = Path(out_dir)
+    files = {"history_json": write_json(out / "history.json", history)}
+    rows = ["epoch,train_loss,val_loss"]
+    val = history.get("val_loss") or []
+    for i, loss in enumerate(history.get("train_loss") or []):
+        rows.append(f"{i + 1},{loss!r},{val[i]!r}" if i < len(val) else f"{i + 1},{loss!r},")
+    with atomic_path(out / "history.csv") as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
+    files["history_csv"] = out / "history.csv"
+    return files
+
+
+def save_outputs(amplitude, phase, results, output_prefix) -> dict[str, Path]:
+    """Write what there is into the folder ``output_prefix`` and return ``{name: path}`` of the files written.
+
+    - ``reconstructed_amplitude.png`` / ``reconstructed_phase.png`` for each image given. ``None`` is
+      skipped: ``run_cdi_example`` returns ``(None, None, results)`` without ``do_stitching``, as upstream
+      does, and ptychodus passes those straight here.
+    - ``history.json``, ``history.csv`` and ``loss_curve.png`` when ``results`` carries a loss ``history``
+      (a training run's results).
+
+    Nothing to write is not an error: the result is then an empty mapping.
+    """
+    from ptycho.plotting import plot_image, plot_losses
+
+    out = Path(output_prefix)
+    out.mkdir(parents=True, exist_ok=True)
+    results = results if isinstance(results, dict) else {}
+    backend = results.get("backend", "")
+    tag = f" ({backend})" if backend else ""
+    files: dict[str, Path] = {}
+    images = (
+        ("amplitude", amplitude, "reconstructed_amplitude.png", "gray", "amplitude (a.u.)"),
+        ("phase", phase, "reconstructed_phase.png", "viridis", "phase (rad)"),
+    )
+    for name, image, filename, cmap, label in images:
+        if image is not None:
+            files[name] = plot_image(np.asarray(image), out / filename, f"reconstructed {name}{tag}", cmap, label)
+    history = results.get("history")
+    if isinstance(history, dict) and history.get("train_loss"):
+        files.update(write_history(history, out))
+        files["loss_curve"] = plot_losses(history, out / "loss_curve.png", f"training loss{tag}")
+    return files

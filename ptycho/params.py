@@ -101,11 +101,3 @@ def preserved() -> Iterator[None]:
         cfg.clear()
         cfg.update(saved)
 
-
-def model_config_from_params(saved: dict):
-    """The ``ModelConfig`` a legacy-dict snapshot (an archive's params) describes: the inverse of
-    :func:`dataclass_to_legacy_dict` for the model fields."""
-    from ptycho.config.config import ModelConfig
-
-    keys = {name: KEY_MAPPINGS.get(name, name) for name in ModelConfig.__dataclass_fields__}
-    return ModelConfig(**{name: saved[key] for name, key in keys.items() if key in saved})

@@ -9,8 +9,8 @@ from pathlib import Path
 from ptycho.cli.options import DeprecatedAlias, add_backend, add_torch_knobs, execution_config
 from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
 from ptycho.data_contract import read_npz
+from ptycho.outputs import write_history
 from ptycho.raw_data import RawData
-from ptycho.workflows.common import write_history
 
 log = logging.getLogger("ptycho.train")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from ptycho.errors import ConfigError
-from ptycho.params import update_legacy_dict
+from ptycho.params import KEY_MAPPINGS, update_legacy_dict
 
 __all__ = [
     "ConfigError",
@@ -27,6 +27,7 @@ __all__ = [
     "PyTorchExecutionConfig",
     "SUPPORTED_N",
     "TrainingConfig",
+    "model_config_from_params",
     "update_legacy_dict",
     "validate_for_workflow",
 ]
@@ -232,3 +233,10 @@ def validate_for_workflow(config: TrainingConfig | InferenceConfig) -> None:
             f"{', '.join(map(str, SUPPORTED_N))} (it must match the diffraction pattern size) before starting."
         )
     _require_choice(type(config).__name__, "backend", config.backend, BACKENDS)
+
+
+def model_config_from_params(saved: dict):
+    """The ``ModelConfig`` a legacy-dict snapshot (an archive's params) describes: the inverse of
+    :func:`ptycho.params.dataclass_to_legacy_dict` for the model fields."""
+    keys = {name: KEY_MAPPINGS.get(name, name) for name in ModelConfig.__dataclass_fields__}
+    return ModelConfig(**{name: saved[key] for name, key in keys.items() if key in saved})

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 
 from ptycho import loader, params
-from ptycho.atomic import atomic_path
 from ptycho.config.config import TrainingConfig, validate_for_workflow
 from ptycho.errors import DataContractError
 from ptycho.loader import PtychoDataContainer
@@ -118,52 +116,3 @@ def predict_patches(diffraction_to_obj, data: PtychoDataContainer, intensity_sca
                     batch_size: int = 64) -> np.ndarray:
     """Decoded complex patches ``(B, N, N, C')`` of a container (either engine's inference model)."""
     return diffraction_to_obj.predict([data.X * intensity_scale, data.local_offsets], batch_size=batch_size)
-
-
-def write_history(history: dict, out_dir) -> dict[str, Path]:
-    """``history.json`` (the whole history) and ``history.csv`` (epoch, train_loss, val_loss), both atomic."""
-    from ptycho.outputs import write_json
-
-    out = Path(out_dir)
-    files = {"history_json": write_json(out / "history.json", history)}
-    rows = ["epoch,train_loss,val_loss"]
-    val = history.get("val_loss") or []
-    for i, loss in enumerate(history.get("train_loss") or []):
-        rows.append(f"{i + 1},{loss!r},{val[i]!r}" if i < len(val) else f"{i + 1},{loss!r},")
-    with atomic_path(out / "history.csv") as tmp:
-        tmp.write_text("\n".join(rows) + "\n")
-    files["history_csv"] = out / "history.csv"
-    return files
-
-
-def save_outputs(amplitude, phase, results, output_prefix) -> dict[str, Path]:
-    """Write what there is into the folder ``output_prefix`` and return ``{name: path}`` of the files written.
-
-    - ``reconstructed_amplitude.png`` / ``reconstructed_phase.png`` for each image given. ``None`` is
-      skipped: ``run_cdi_example`` returns ``(None, None, results)`` without ``do_stitching``, as upstream
-      does, and ptychodus passes those straight here.
-    - ``history.json``, ``history.csv`` and ``loss_curve.png`` when ``results`` carries a loss ``history``
-      (a training run's results).
-
-    Nothing to write is not an error: the result is then an empty mapping.
-    """
-    from ptycho.plotting import plot_image, plot_losses
-
-    out = Path(output_prefix)
-    out.mkdir(parents=True, exist_ok=True)
-    results = results if isinstance(results, dict) else {}
-    backend = results.get("backend", "")
-    tag = f" ({backend})" if backend else ""
-    files: dict[str, Path] = {}
-    images = (
-        ("amplitude", amplitude, "reconstructed_amplitude.png", "gray", "amplitude (a.u.)"),
-        ("phase", phase, "reconstructed_phase.png", "viridis", "phase (rad)"),
-    )
-    for name, image, filename, cmap, label in images:
-        if image is not None:
-            files[name] = plot_image(np.asarray(image), out / filename, f"reconstructed {name}{tag}", cmap, label)
-    history = results.get("history")
-    if isinstance(history, dict) and history.get("train_loss"):
-        files.update(write_history(history, out))
-        files["loss_curve"] = plot_losses(history, out / "loss_curve.png", f"training loss{tag}")
-    return files

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from ptycho.outputs import save_outputs
 from ptycho.workflows import models
-from ptycho.workflows.common import create_ptycho_data_container, save_outputs
+from ptycho.workflows.common import create_ptycho_data_container
 
 BACKEND = "tensorflow"
 

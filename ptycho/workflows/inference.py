@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ptycho import outputs
-from ptycho.config.config import InferenceConfig
-from ptycho.params import model_config_from_params
+from ptycho.config.config import InferenceConfig, model_config_from_params
 from ptycho.raw_data import RawData
 from ptycho.workflows.common import create_ptycho_data_container, patch_positions, stitch_frame, stitch_patches
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ptycho import params
 from ptycho.archive import Archive, read_archive, require_backend, write_archive
-from ptycho.config.config import BACKENDS
+from ptycho.config.config import BACKENDS, model_config_from_params
 from ptycho.engines import Engine, TrainingRun, get_engine
 from ptycho.errors import ArchiveError
 from ptycho.probe import set_probe_guess
@@ -107,7 +107,7 @@ def write_model(engine: Engine, model, out_dir, saved: dict, checkpoint: Path | 
 def build_model(engine: Engine, saved: dict, weights: dict[str, np.ndarray]):
     """The ``engine``'s model for an archive's params, loaded with its neutral ``weights``."""
     probe = np.asarray(weights["probe/real"]) + 1j * np.asarray(weights["probe/imag"])
-    model = engine.create_model(params.model_config_from_params(saved), probe, float(saved["intensity_scale"]))
+    model = engine.create_model(model_config_from_params(saved), probe, float(saved["intensity_scale"]))
     model.import_weights(weights)
     return model
 
