@@ -354,10 +354,16 @@ def check_frame(simulated, product: Product, indices, phase_min: float, amplitud
 SCORE_TOLERANCE = 0.05
 
 
-def check_scores_like_ptycho_infer(simulated, product: Product, indices, model_location, backend: str) -> dict:
+# The integration gate's network margins (tests/integration/test_workflow.py NETWORK_SSIM: mean - 3 sigma over
+# 5 seeds per engine, 30 epochs). Measured here at 30 epochs: TF plugin 0.831 / 0.853, torch 0.833 / 0.860.
+GATE_SSIM = {"amplitude": 0.55, "phase": 0.55}
+
+
+def check_scores_like_ptycho_infer(simulated, product: Product, indices, model_location, backend: str,
+                                   minimum: dict | None = None) -> dict:
     """The plugin's object, read in the truth's frame through ptychodus's geometry, scores (amplitude and
     phase SSIM over the scanned region, :func:`ptycho.outputs.score`) like ``ptycho infer`` with the same
-    archive on the same scan points."""
+    archive on the same scan points, and above ``minimum`` (e.g. :data:`GATE_SSIM`)."""
     from ptycho.outputs import score
     from ptycho.raw_data import RawData
     from ptycho.workflows.inference import infer_with_backend
@@ -375,4 +381,5 @@ def check_scores_like_ptycho_infer(simulated, product: Product, indices, model_l
     print("SSIM plugin vs ptycho infer: " + "; ".join(f"{k} {a:.3f} vs {b:.3f}" for k, (a, b) in table.items()))
     for part, (a, b) in table.items():
         assert abs(a - b) <= SCORE_TOLERANCE, f"{part} SSIM {a:.3f} through ptychodus, {b:.3f} with ptycho infer"
+        assert a > (minimum or {}).get(part, -1.0), f"{part} SSIM {a:.3f} through ptychodus is below {minimum}"
     return table

@@ -6,10 +6,10 @@ The product's object must be the stitched complex object in the scan's frame: re
 own object geometry, it correlates with the ground truth over the scanned region, and clearly better than
 the same region mirrored, transposed or moved by 4 pixels (which shows the check can fail).
 
-Measured (AMD EPYC, 2 cores, this dataset and settings, PINN; deterministic on CPU): training 18 s, each
-reconstruction 5 s; phase correlation 0.84 as placed against 0.06 / 0.02 / 0.11 mirrored left-right /
-upside-down / transposed and 0.57 moved by 4 px; amplitude 0.42 against ≤ 0.09. Supervised: phase 0.55,
-amplitude 0.71, mirrored ≤ 0.10 / ≤ 0.19.
+Measured (AMD EPYC, 2 cores, this dataset and settings, PINN, 30 epochs): phase correlation 0.99 as placed
+against <= 0.08 mirrored or transposed and 0.68 moved by 4 px; SSIM amplitude / phase 0.831 / 0.853 through
+ptychodus against 0.827 / 0.851 with ``ptycho infer`` on the same archive (the integration gate's margin is
+0.55). At 6 epochs: 0.84 correlation, SSIM 0.34 / 0.11.
 """
 
 import zipfile
@@ -24,7 +24,7 @@ from ptycho.testing.checkpoints import assert_model_archive, assert_png_artifact
 pytestmark = [pytest.mark.weekly, pytest.mark.tf]
 
 PLUGIN = "tensorflow"
-EPOCHS = 6
+EPOCHS = 30  # the integration gate's training budget, so its SSIM margins apply
 MODEL = {"GridSize": 1, "NumFiltersScale": 1}  # NumFiltersScale 2 (ptychodus's default) trains 2.5x slower
 TRAINING = {"NumEpochs": EPOCHS, "BatchSize": 16}  # NumPhotons stays at ptychodus's 1e6: the data's counts
 EXPORTED_KEYS = {"xcoords", "ycoords", "xcoords_start", "ycoords_start", "diff3d", "bad_pixels", "probeGuess",
@@ -66,7 +66,7 @@ def reconstruct_with(client, simulated, mode, model_path, reconstruct_input):
     return fresh, client.reconstruct(fresh, reconstruct_input)
 
 
-@pytest.mark.runtime_budget(baseline=35, warn=70, ceiling=150, floor=5)  # measured 33 s (2 cores): train 18 s + 3 × 5 s
+@pytest.mark.runtime_budget(baseline=75, warn=150, ceiling=300, floor=5)  # measured ~75 s (2 cores, 30 epochs + 3 reconstructions)
 def test_pinn_train_save_load_reconstruct_in_the_scans_frame(client, simulated, tmp_path):
     trained = export_and_train(client, simulated, "PINN", tmp_path)
     output = tmp_path / "output"
@@ -94,14 +94,15 @@ def test_pinn_train_save_load_reconstruct_in_the_scans_frame(client, simulated, 
         objects[layout] = product.object_.get_array()
         if layout == "training output":
             client.check_frame(simulated, product, indices, PHASE["PINN"], AMPLITUDE["PINN"])
-            client.check_scores_like_ptycho_infer(simulated, product, indices, output, "tensorflow")
+            client.check_scores_like_ptycho_infer(simulated, product, indices, output, "tensorflow",
+                                                  client.GATE_SSIM)
         else:  # the same weights give the same object, whichever way they were packed
             np.testing.assert_allclose(objects[layout], objects["training output"], rtol=0, atol=1e-5)
     fresh.save_model(tmp_path / "resaved.zip")  # a model loaded from a zip is saved as that zip
     assert (tmp_path / "resaved.zip").read_bytes() == (tmp_path / "bundle.zip").read_bytes()
 
 
-@pytest.mark.runtime_budget(baseline=25, warn=60, ceiling=120, floor=5)  # measured 23 s (2 cores)
+@pytest.mark.runtime_budget(baseline=50, warn=120, ceiling=300, floor=5)  # 30 epochs
 def test_supervised_trains_on_the_exported_truth_and_reconstructs_in_frame(client, simulated, tmp_path):
     trained = export_and_train(client, simulated, "Supervised", tmp_path)
     trained.save_model(tmp_path / "supervised.zip")

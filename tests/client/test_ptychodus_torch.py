@@ -19,16 +19,16 @@ pytest.importorskip("ptychodus", reason="runs in .venv-ptychodus, started by tes
 pytestmark = [pytest.mark.weekly, pytest.mark.torch]
 
 PLUGIN = "pytorch"
-EPOCHS = 6
+EPOCHS = 30  # the integration gate's training budget, so its SSIM margins apply
 SETTINGS = {
     "PtychoPINNTorchData": {"model_size": 64, "num_channels": 1, "grid_size_x": 1, "grid_size_y": 1},
     "PtychoPINNTorchModel": {"amplitude_activation_function": "sigmoid", "num_filters_scale": 1},
     "PtychoPINNTorchTraining": {"epochs": EPOCHS, "batch_size": 16},
 }
-PHASE, AMPLITUDE = 0.6, 0.2  # as placed (measured 0.90 phase); mirrored/transposed/shifted margins in client
+PHASE, AMPLITUDE = 0.6, 0.2  # as placed (measured 0.99 / 0.95 at 30 epochs); margins to the controls in client
 
 
-@pytest.mark.runtime_budget(baseline=25, warn=60, ceiling=150, floor=5)  # measured 22 s (2 cores)
+@pytest.mark.runtime_budget(baseline=60, warn=150, ceiling=300, floor=5)  # measured 60 s (2 cores, 30 epochs)
 def test_unsupervised_train_save_load_reconstruct_in_the_scans_frame(client, simulated, tmp_path):
     recon = client.configured(PLUGIN, "Unsupervised", SETTINGS)
     assert recon.is_trainable and recon.get_model_file_extension() == client.PLUGINS[PLUGIN].model_extension
@@ -51,4 +51,4 @@ def test_unsupervised_train_save_load_reconstruct_in_the_scans_frame(client, sim
     product = client.reconstruct(fresh, reconstruct_input)
     client.check_product(product, reconstruct_input)
     client.check_frame(simulated, product, indices, PHASE, AMPLITUDE)
-    client.check_scores_like_ptycho_infer(simulated, product, indices, run_dir, "pytorch")
+    client.check_scores_like_ptycho_infer(simulated, product, indices, run_dir, "pytorch", client.GATE_SSIM)
