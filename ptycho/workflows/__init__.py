@@ -1,1 +1,3 @@
-"""Workflows: the upstream API of each engine (``components``) and backend dispatch (``backend_selector``)."""
+"""Workflows: the one train/save/load/stitch path of every engine (``models``), the shared steps
+(``common``), inference (``inference``), the upstream names (``components``) and dispatch
+(``backend_selector``)."""
