@@ -1,8 +1,9 @@
 """Validators of the artifacts a run leaves: Lightning checkpoints, model archives, PNG pictures.
 
 Each ``check_*`` returns ``None`` when the artifact is valid, else one sentence saying what is wrong;
-each ``assert_*`` raises ``AssertionError`` with that sentence. ``ptycho inspect`` and the pytest plugin
-use the same checks.
+each ``assert_*`` raises ``AssertionError`` with that sentence; :func:`load_lightning_checkpoint` returns
+the checkpoint or raises ``ArchiveError`` with it. ``ptycho inspect`` and the pytest plugin use the same
+checks.
 """
 
 from __future__ import annotations
@@ -12,31 +13,64 @@ from pathlib import Path
 REQUIRED_HPARAMS = ("model_config", "data_config", "training_config", "inference_config")
 
 
-def check_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> str | None:
-    """Loads with ``torch.load(weights_only=True)``; non-empty ``hyper_parameters`` with the required keys;
-    a non-empty ``state_dict``; a Lightning version."""
+def _load_failure(path: Path, exc: Exception) -> str:
+    """One sentence on why ``torch.load(weights_only=True)`` refused ``path`` (its message runs to pages)."""
+    import pickle
+
+    detail = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+    if isinstance(exc, pickle.UnpicklingError):
+        return (f"{path}: refused: it holds pickled objects beyond plain tensors and settings, which are never "
+                f"loaded ({detail}); use a checkpoint written by ptycho train")
+    return (f"{path}: does not load with torch.load(weights_only=True) ({detail}); it is damaged, truncated or "
+            "not a checkpoint: use an intact checkpoint written by ptycho train")
+
+
+def load_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> dict:
+    """The checkpoint dict, loaded with ``torch.load(weights_only=True)`` and validated: non-empty
+    ``hyper_parameters`` with the required keys, a non-empty ``state_dict``, a Lightning version.
+    Anything else raises :class:`~ptycho.errors.ArchiveError` naming the file (``FileNotFoundError`` when
+    there is none)."""
     import torch
 
+    from ptycho.errors import ArchiveError
+
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise ArchiveError(f"{path}: is empty (0 bytes), an interrupted copy or save; use an intact checkpoint")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure to load is the finding
-        return f"{path}: does not load with torch.load(weights_only=True): {type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged or hostile file; all mean "refused"
+        raise ArchiveError(_load_failure(path, exc)) from None
     if not isinstance(ckpt, dict):
-        return f"{path}: holds a {type(ckpt).__name__}, not a Lightning checkpoint dict"
+        raise ArchiveError(f"{path}: holds a {type(ckpt).__name__}, not a Lightning checkpoint dict")
     hparams = ckpt.get("hyper_parameters")
     if not isinstance(hparams, dict) or not hparams:
-        return f"{path}: 'hyper_parameters' is missing or empty; call save_hyperparameters() in the LightningModule"
+        raise ArchiveError(f"{path}: 'hyper_parameters' is missing or empty; call save_hyperparameters() in the "
+                           "LightningModule")
     missing = [k for k in required_hparams if k not in hparams]
     if missing:
-        return f"{path}: 'hyper_parameters' lacks {missing} (has {sorted(hparams)})"
+        raise ArchiveError(f"{path}: 'hyper_parameters' lacks {missing} (has {sorted(map(str, hparams))})")
     empty = [k for k in required_hparams if not isinstance(hparams[k], dict) or not hparams[k]]
     if empty:
-        return f"{path}: hyper-parameter dicts {empty} are empty or not dicts"
-    if not isinstance(ckpt.get("state_dict"), dict) or not ckpt["state_dict"]:
-        return f"{path}: 'state_dict' is missing or empty"
-    if not ckpt.get("pytorch-lightning_version"):
-        return f"{path}: no 'pytorch-lightning_version'; not written by Lightning"
+        raise ArchiveError(f"{path}: hyper-parameter dicts {empty} are empty or not dicts")
+    state = ckpt.get("state_dict")
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ArchiveError(f"{path}: 'state_dict' is missing, empty or holds something other than tensors")
+    if not isinstance(ckpt.get("pytorch-lightning_version"), str) or not ckpt["pytorch-lightning_version"]:
+        raise ArchiveError(f"{path}: no 'pytorch-lightning_version'; not written by Lightning")
+    return ckpt
+
+
+def check_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> str | None:
+    """``None`` when :func:`load_lightning_checkpoint` accepts ``path``, else why not."""
+    from ptycho.errors import ArchiveError
+
+    try:
+        load_lightning_checkpoint(path, required_hparams)
+    except (ArchiveError, FileNotFoundError) as exc:
+        return str(exc)
     return None
 
 
@@ -49,20 +83,18 @@ def check_checkpoints_under(folder: Path | None) -> str | None:
 
 
 def check_model_archive(path, backend: str | None = None) -> str | None:
-    """Manifest, known format, checksums, safe member names and (optionally) the expected backend."""
+    """Everything :func:`ptycho.archive.read_archive` checks, plus readable, non-empty neutral weights and
+    (optionally) the expected backend."""
     from ptycho.archive import read_archive
     from ptycho.errors import ArchiveError
 
     try:
         archive = read_archive(path)
+        weights = archive.neutral_weights()
     except (ArchiveError, FileNotFoundError) as exc:
         return str(exc)
     if backend is not None and archive.backend != backend:
         return f"{path}: written by backend {archive.backend!r}, expected {backend!r}"
-    try:
-        weights = archive.neutral_weights()
-    except ArchiveError as exc:
-        return str(exc)
     if not weights:
         return f"{path}: the neutral weights are empty"
     return None

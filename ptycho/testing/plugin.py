@@ -16,6 +16,7 @@ import pytest
 
 from ptycho.testing import artifacts, backends, checkpoints, options, reports, session, tiers, verdicts
 from ptycho.testing.recorder import Recorder
+from ptycho.testing.session import is_worker, state_key
 from ptycho.testing.settings import resolve_settings
 
 
@@ -72,7 +73,14 @@ def pytest_runtest_makereport(item, call):
         if state.settings.keep_artifacts and artifacts.wanted(item):
             kept_in = state.settings.keep_artifacts / state.session_stamp
             record["artifacts"] = artifacts.keep_item(item, kept_in, item.stash.get(session.output_key, ""))
-        verdicts.publish(item, record, report, state.settings.strict)
+        verdicts.publish(report, record)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    state = config.stash.get(state_key, None)
+    if state is not None and state.settings.strict and not is_worker(config):
+        reports.judge_strict(session, state)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -26,6 +26,7 @@ class SessionState:
     records: dict = field(default_factory=dict)
     durations: dict = field(default_factory=dict)
     incidents: list = field(default_factory=list)
+    strict_failures: list = field(default_factory=list)  # lines, filled at session end in strict mode
     history: dict = field(default_factory=dict)
     session_stamp: str = ""
 

@@ -102,17 +102,24 @@ def record(item) -> dict:
     }
 
 
-def publish(item, entry: dict, report, strict: bool) -> None:
-    """Attach the record to the report; in strict mode (``--strict-runtime``) an incomplete pass of a test
-    whose recorded baseline is >= ``budgets.STRICT_MIN_BASELINE`` becomes a failure."""
+def publish(report, entry: dict) -> None:
+    """Attach the record to the report (the xdist controller receives it there)."""
     report.user_properties.append((USER_PROPERTY, json.dumps(entry)))
-    budget = item.stash[budget_key]
-    total = item.stash[phase_key].get("call", 0.0)
-    if strict and report.passed and budgets.fails_strict(entry["status"], budget, total):
-        report.outcome = "failed"
-        report.longrepr = (
-            f"{INCOMPLETE_MESSAGE}: {total:.2f} s < floor {budget.floor:.2f} s "
-            f"(baseline {budget.baseline:.2f} s, recorded {budget.recorded_baseline:.2f} s, "
-            f"factor {budget.factor:.2f}; "
-            f"strict mode fails incomplete tests recorded at >= {budgets.STRICT_MIN_BASELINE:g} s)"
-        )
+
+
+def strict_failures(records: list[dict]) -> list[str]:
+    """Strict mode (``--strict-runtime``), judged once the whole run is known: one line per test whose
+    incomplete verdict fails CI (:func:`budgets.fails_strict`, with this run's own speed)."""
+    speed = budgets.run_speed(records)
+    failures = []
+    for r in records:
+        budget = budgets.Budget(**r["budget"])
+        if budgets.fails_strict(r["status"], budget, r["duration"], speed):
+            recorded_floor = budget.floor / budget.factor
+            failures.append(
+                f"{r['nodeid']}: {INCOMPLETE_MESSAGE}: {r['duration']:.2f} s < {recorded_floor:.2f} s "
+                f"(recorded floor of its {budget.recorded_baseline:.2f} s baseline) x "
+                f"{min(1.0, budget.factor, speed or 1.0):.2f} (fastest reading of this machine: benchmark factor "
+                f"{budget.factor:.2f}, run speed {'n/a' if speed is None else f'{speed:.2f}'})"
+            )
+    return failures

@@ -61,11 +61,13 @@ def test_strict_runtime_fails_incomplete_work_of_tests_recorded_at_5_s_or_more(p
     """)
     result, data = report(project, "--strict-runtime")
     assert statuses(data) == {"test_short": "incomplete", "test_long": "incomplete", "test_slow": "warn"}
-    result.assert_outcomes(passed=3, errors=1)  # the verdict comes after the call: test_long errors at teardown
+    result.assert_outcomes(passed=3)  # judged once the run is known (its own speed): the session fails
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*strict verdicts: ceiling fails, incomplete fails tests recorded at >= 5 s*",
-                                 f"{INCOMPLETE_MESSAGE}: 0.00 s < floor 3.33 s*recorded 6.00 s*",
-                                 "*investigate*test_slow*", "ERROR test_s.py::test_long*"])
+                                 "*investigate*test_slow*",
+                                 f"FAILED (strict runtime) test_s.py::test_long: {INCOMPLETE_MESSAGE}: 0.00 s "
+                                 "< 3.33 s (recorded floor of its 6.00 s baseline) x 1.00*run speed n/a*"])
+    assert "test_short:" not in result.stdout.str()
     incidents = {p.name for p in (project.path / "incidents").iterdir()}
     assert incidents == {f"test_s.py_test_{name}.md" for name in ("short", "long", "slow")}
     lenient = project.runpytest_subprocess()  # without strict mode incomplete work is flagged, never failed
@@ -87,6 +89,48 @@ def test_strict_failure_ignores_a_slow_machine_reading():
     assert budgets.verdict(5.0, slow) == budgets.INCOMPLETE
     assert not budgets.fails_strict(budgets.INCOMPLETE, slow, 5.0)
     assert budgets.fails_strict(budgets.INCOMPLETE, slow, 3.0)
+
+
+def test_strict_judgement_uses_the_run_s_own_speed(project):
+    """Twelve tests recorded at 10 s run in 0.1 s (a machine 100x faster on this workload): honest, while
+    the one that did nothing (0 s) is still missed work and fails the session."""
+    project.makepyfile(test_fast="""
+        import time, pytest
+        @pytest.mark.runtime_budget(baseline=10)
+        @pytest.mark.parametrize("i", range(12))
+        def test_honest(i): time.sleep(0.1)
+        @pytest.mark.runtime_budget(baseline=10)
+        def test_did_nothing(): pass
+    """)
+    result, data = report(project, "--strict-runtime")
+    assert set(statuses(data).values()) == {"incomplete"}  # each alone reads as skipped work
+    assert result.ret == 1
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED (strict runtime)")]
+    assert len(failed) == 1 and "test_did_nothing" in failed[0] and "run speed 0.01" in failed[0]
+
+
+def run_records(speed_of_each: list[float], recorded: float = 10.0) -> list[dict]:
+    budget = budgets.from_baseline(recorded).as_dict()
+    return [{"status": budgets.OK, "duration": recorded * s, "budget": budget} for s in speed_of_each]
+
+
+def test_run_speed_is_the_median_ratio_of_enough_judged_tests():
+    assert budgets.run_speed(run_records([0.5] * 9)) is None  # too few to trust
+    assert budgets.run_speed(run_records([0.4, 0.5, 0.6] * 4)) == pytest.approx(0.5)
+    tiny = budgets.from_baseline(0.5).as_dict()  # sub-second tests say nothing about the machine
+    noise = [{"status": budgets.OK, "duration": 5.0, "budget": tiny}] * 20
+    assert budgets.run_speed(run_records([0.5] * 10) + noise) == pytest.approx(0.5)
+
+
+def test_a_run_faster_than_its_benchmark_reading_lowers_the_strict_floor():
+    """The CI case: the benchmark read 1.47x slower, the suite ran at half its recorded time; a 9.4 s test
+    taking 4.43 s is then honest work (floor 5.22 s x 0.5), while 2 s is still missed work."""
+    read_slow = budgets.calibrate(budgets.from_baseline(9.4), 1.47)
+    assert budgets.fails_strict(budgets.INCOMPLETE, read_slow, 4.43)  # the benchmark alone would fail it
+    assert not budgets.fails_strict(budgets.INCOMPLETE, read_slow, 4.43, speed=0.5)
+    assert budgets.fails_strict(budgets.INCOMPLETE, read_slow, 2.0, speed=0.5)
+    assert budgets.fails_strict(budgets.INCOMPLETE, read_slow, 5.0, speed=3.0)  # 'slower' never raises it
+    assert not budgets.fails_strict(budgets.INCOMPLETE, read_slow, 5.3, speed=3.0)
 
 
 def test_precedence_marker_then_baseline_then_default(project):
