@@ -115,14 +115,24 @@ def write_comparison(obj: np.ndarray, truth: np.ndarray, positions: np.ndarray, 
     return plot_comparison(truth, aligned, path, title)
 
 
+def epochs_trained(history: dict) -> list[int]:
+    """The epoch number (from 1, as trained) of each ``train_loss``: the history's own ``epoch`` list when it
+    has one of the same length (a resumed run's), else 1, 2, 3, ..."""
+    losses = history.get("train_loss") or []
+    epochs = history.get("epoch") or []
+    return [int(e) for e in epochs] if len(epochs) == len(losses) else list(range(1, len(losses) + 1))
+
+
 def write_history(history: dict, out_dir) -> dict[str, Path]:
-    """``history.json`` (the whole history) and ``history.csv`` (epoch, train_loss, val_loss), both atomic."""
+    """``history.json`` (the whole history, as given: a resumed PyTorch run's carries its ``epoch`` numbers) and
+    ``history.csv`` (epoch, train_loss, val_loss), both atomic."""
     out = Path(out_dir)
+    epochs = epochs_trained(history)
     files = {"history_json": write_json(out / "history.json", history)}
     rows = ["epoch,train_loss,val_loss"]
     val = history.get("val_loss") or []
-    for i, loss in enumerate(history.get("train_loss") or []):
-        rows.append(f"{i + 1},{loss!r},{val[i]!r}" if i < len(val) else f"{i + 1},{loss!r},")
+    for i, (epoch, loss) in enumerate(zip(epochs, history.get("train_loss") or [], strict=True)):
+        rows.append(f"{epoch},{loss!r},{val[i]!r}" if i < len(val) else f"{epoch},{loss!r},")
     with atomic_path(out / "history.csv") as tmp:
         tmp.write_text("\n".join(rows) + "\n")
     files["history_csv"] = out / "history.csv"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import pickle
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import torch
 
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.engines import Fitted, TrainingRun
-from ptycho.errors import ConfigError
+from ptycho.errors import ConfigError, PtychoError
 from ptycho_torch.datamodule import PtychoDataModule
 from ptycho_torch.lightning_module import PtychoPINN_Lightning, loss_weights
 from ptycho_torch.model import DiffractionToObject, create_model
@@ -79,12 +81,40 @@ def inference_checkpoint(path: Path) -> bytes:
     return buffer.getvalue()
 
 
+RESUME_FIX = "train afresh without --resume, or delete the file and train again"
+
+
+def _load_failure(path: Path, exc: Exception) -> PtychoError:
+    """What a user reads when ``path`` does not load with ``torch.load(weights_only=True)``."""
+    blocked = re.search(r"GLOBAL ([\w.]+)", str(exc))  # torch names the object it refused to build
+    if isinstance(exc, pickle.UnpicklingError) and blocked:
+        return PtychoError(
+            f"cannot resume from {path}: refused, because loading it needs pickle (it holds the Python object "
+            f"{blocked.group(1)}, which only pickle can rebuild, and unpickling can run any code), while the "
+            f"checkpoints ptychopinn writes hold tensors and plain values only; {RESUME_FIX}."
+        )
+    if isinstance(exc, pickle.UnpicklingError):  # torch's first line would only speak of weights_only
+        reason = "its bytes are not a checkpoint's"
+    else:
+        lines = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+    return PtychoError(
+        f"cannot resume from {path}: it is not a readable PyTorch checkpoint (damaged, truncated or another "
+        f"kind of file; {reason}); {RESUME_FIX}."
+    )
+
+
 def _resume_checkpoint(output_dir: Path, resume: bool) -> str | None:
+    """``OUTPUT_DIR/checkpoints/last.ckpt``, checked to load safely before any training starts."""
     if not resume:
         return None
     last = output_dir / "checkpoints" / "last.ckpt"
     if not last.is_file():
         raise FileNotFoundError(f"cannot resume: no checkpoint at {last}; train without --resume first")
+    try:
+        torch.load(last, map_location="cpu", weights_only=True)
+    except Exception as exc:  # every way a file can fail to load is the same answer: it cannot be resumed
+        raise _load_failure(last, exc) from exc
     log.info("[pytorch] resuming from %s", last)
     return str(last)
 
@@ -101,6 +131,8 @@ class TorchEngine:
     def fit(self, run: TrainingRun) -> Fitted:
         config, execution = run.config, run.execution or PyTorchExecutionConfig()
         train, test = run.train, run.test
+        output_dir = Path(config.output_dir)
+        resume_from = _resume_checkpoint(output_dir, run.resume)
         with_y = config.model.model_type == "supervised" or bool(config.realspace_weight or config.realspace_mae_weight)
         if with_y and train.Y_I is None:
             raise ConfigError(
@@ -123,11 +155,10 @@ class TorchEngine:
             execution.pin_memory,
             execution.persistent_workers,
         )
-        output_dir = Path(config.output_dir)
         trainer, history = build_trainer(
             execution, output_dir, config.nepochs, test is not None, extra_callbacks=run.callbacks
         )
-        trainer.fit(module, datamodule=data, ckpt_path=_resume_checkpoint(output_dir, run.resume))
+        trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
         last = output_dir / "checkpoints" / "last.ckpt"
         extra = {
             "lightning_module": module,

@@ -21,16 +21,32 @@ TRAIN_LOSS, VAL_LOSS = PtychoPINN_Lightning.loss_name, PtychoPINN_Lightning.val_
 
 
 class History(Callback):
-    """Collects ``train_loss`` / ``val_loss`` per epoch and prints one progress line per epoch."""
+    """Collects ``epoch`` (numbered from 1 as trained), ``train_loss`` and ``val_loss`` per epoch and prints
+    one progress line per epoch. Its state rides in every checkpoint, so ``--resume`` continues the whole
+    history instead of starting a new one at the resumed epoch."""
 
     def __init__(self, epochs: int):
-        self.history = {"train_loss": [], "val_loss": []}
+        self.history = {"epoch": [], "train_loss": [], "val_loss": []}
         self.reporter = EpochReporter(epochs, "pytorch")
+
+    def state_dict(self) -> dict:
+        return {key: list(values) for key, values in self.history.items()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = {key: list(state_dict.get(key, [])) for key in self.history}
+
+    def on_train_start(self, trainer, module):
+        if trainer.current_epoch and not self.history["epoch"]:  # a checkpoint written before it kept history
+            log.warning(
+                "[pytorch] the resumed checkpoint holds no loss history; the history lists epochs %d onwards only",
+                trainer.current_epoch + 1,
+            )
 
     def on_train_epoch_end(self, trainer, module):
         metrics = trainer.callback_metrics
         if TRAIN_LOSS not in metrics:
             return
+        self.history["epoch"].append(trainer.current_epoch + 1)
         self.history["train_loss"].append(float(metrics[TRAIN_LOSS]))
         shown = {"loss": self.history["train_loss"][-1]}
         if VAL_LOSS in metrics:

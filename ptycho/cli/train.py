@@ -9,7 +9,7 @@ from pathlib import Path
 from ptycho.cli.options import DeprecatedAlias, add_backend, add_torch_knobs, execution_config
 from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
 from ptycho.data_contract import read_npz
-from ptycho.outputs import write_history
+from ptycho.outputs import epochs_trained, write_history
 from ptycho.raw_data import RawData
 
 log = logging.getLogger("ptycho.train")
@@ -54,8 +54,9 @@ def run(args) -> int:
         return 0
     write_history(results["history"], out)
     final = results["history"]["train_loss"][-1]
+    total = epochs_trained(results["history"])[-1]  # a resumed run counts the epochs before it too
     print(
-        f"trained ({args.backend}) {len(results['history']['train_loss'])} epochs, final loss {final:.6g}; "
+        f"trained ({args.backend}) {total} epochs, final loss {final:.6g}; "
         f"wrote {archive} and {out / 'history.csv'}"
     )
     return 0
