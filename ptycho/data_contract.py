@@ -15,8 +15,6 @@ transposed; anything else is an error.
 from __future__ import annotations
 
 import logging
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np
 from ptycho.atomic import atomic_path
 from ptycho.config.config import SUPPORTED_N
 from ptycho.errors import DataContractError
+from ptycho.npz_reader import read_npz_arrays
 
 log = logging.getLogger(__name__)
 
@@ -54,88 +53,87 @@ class Dataset:
         return int(self.diffraction.shape[0])
 
 
+# Physically sane magnitudes, far inside float32 (3.4e38), so no later float32/complex64 cast, square or sum
+# overflows: an amplitude of 1e6 is 1e12 photons in one pixel, over 200x what a 32-bit detector counter
+# holds, and a 256x256 pattern of such pixels sums to 6.6e16; a scan 1e6 pixels across would need a
+# 1e12-pixel object canvas; probe and object values beyond 1e6 (amplitude units) are a scaling mistake.
+MAX_AMPLITUDE = 1e6
+MAX_COORDINATE = 1e6
+MAX_FIELD = 1e6
+MAX_SCAN_INDEX = 2**31 - 1  # scan numbers stay exact in every integer type the engines use
+REAL_KINDS = "iuf"  # integers and floats; bool, complex, timedelta, datetime, text, bytes, records refused
+NUMERIC_KINDS = "iufc"
+KIND_NAMES = {
+    "b": "booleans",
+    "m": "time spans",
+    "M": "dates",
+    "U": "text",
+    "S": "bytes",
+    "V": "records",
+    "O": "objects",
+    "c": "complex numbers",
+}
+
+
 def _fail(source: str, message: str) -> DataContractError:
     return DataContractError(f"{source}: {message}")
 
 
-def _coords(source: str, name: str, value) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise _fail(source, f"'{name}' must be a 1-D real array, found shape {arr.shape} dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise _fail(source, f"'{name}' contains NaN or Inf values")
-    return arr
+def _dtype_text(dtype: np.dtype) -> str:
+    what = KIND_NAMES.get(dtype.kind)
+    return f"dtype {dtype}" + (f" ({what}, not numbers)" if what else "")
 
 
-def apply_format_rule(source: str, diffraction: np.ndarray, n: int) -> np.ndarray:
-    """FORMAT-001: return ``(n, H, W)``; transpose a legacy ``(H, W, n)`` array (logged)."""
-    if diffraction.ndim != 3:
-        raise _fail(source, f"diffraction must be 3-D (n, N, N), found shape {diffraction.shape}")
-    if diffraction.shape[0] == n:
-        if diffraction.shape[2] == n and diffraction.shape[0] != diffraction.shape[1]:
+def _check_coords_layout(source: str, name: str, arr, n: int | None = None) -> None:
+    if arr.ndim != 1 or arr.dtype.kind not in REAL_KINDS:
+        raise _fail(source, f"'{name}' must be a 1-D real array, found shape {arr.shape} {_dtype_text(arr.dtype)}")
+    if n is not None and arr.shape[0] != n:
+        raise _fail(source, f"'{name}' has {arr.shape[0]} entries but there are {n} scan positions")
+
+
+def _layout(source: str, shape: tuple[int, ...], n: int, quiet: bool = False) -> bool:
+    """FORMAT-001 on a shape: ``False`` for canonical ``(n, H, W)``, ``True`` for legacy ``(H, W, n)``;
+    the decision is logged unless ``quiet`` (once per load: when the array is actually rearranged)."""
+    if len(shape) != 3:
+        raise _fail(source, f"diffraction must be 3-D (n, N, N), found shape {shape}")
+    if shape[0] == n:
+        if shape[2] == n and shape[0] != shape[1] and not quiet:
             log.info(
-                "%s: diffraction shape %s matches n=%d on both axes; kept as canonical (n, H, W)",
-                source,
-                diffraction.shape,
-                n,
+                "%s: diffraction shape %s matches n=%d on both axes; kept as canonical (n, H, W)", source, shape, n
             )
-        return diffraction
-    if diffraction.shape[2] == n and diffraction.shape[0] == diffraction.shape[1]:
-        log.info(
-            "%s: diffraction in legacy (H, W, n) layout %s; transposed to (n, H, W) (FORMAT-001)",
-            source,
-            diffraction.shape,
-        )
-        return np.transpose(diffraction, (2, 0, 1))
+        return False
+    if shape[2] == n and shape[0] == shape[1]:
+        if not quiet:
+            log.info(
+                "%s: diffraction in legacy (H, W, n) layout %s; transposed to (n, H, W) (FORMAT-001)", source, shape
+            )
+        return True
     raise _fail(
         source,
-        f"diffraction shape {diffraction.shape} does not have n={n} patterns (len(xcoords)) "
+        f"diffraction shape {shape} does not have n={n} patterns (len(xcoords)) "
         "on its first axis (canonical (n, N, N)) nor on its last (legacy (N, N, n))",
     )
 
 
-def _diffraction(source: str, raw, n: int) -> np.ndarray:
-    arr = np.asarray(raw)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise _fail(
-            source, f"diffraction must be real amplitudes (float) or photon counts (integer), found dtype {arr.dtype}"
-        )
-    arr = apply_format_rule(source, arr, n)
-    _, H, W = arr.shape
-    if H != W:
-        raise _fail(source, f"diffraction patterns must be square, found {H}×{W}")
-    if H not in SUPPORTED_N:
-        raise _fail(source, f"pattern size N={H} is not supported; use one of {SUPPORTED_N} (crop or bin the detector)")
-    is_counts = np.issubdtype(arr.dtype, np.integer)
-    values = arr.astype(np.float64)
-    if not np.all(np.isfinite(values)):
-        raise _fail(source, "diffraction contains NaN or Inf values")
-    if np.any(values < 0):
-        kind = "photon counts" if is_counts else "amplitudes"
-        raise _fail(source, f"diffraction {kind} must be >= 0, found minimum {values.min():g}")
-    if is_counts:
-        log.info("%s: diffraction has integer dtype %s; treated as photon counts and square-rooted", source, arr.dtype)
-        values = np.sqrt(values)
-    return values.astype(np.float32)
+def apply_format_rule(source: str, diffraction: np.ndarray, n: int) -> np.ndarray:
+    """FORMAT-001: return ``(n, H, W)``; transpose a legacy ``(H, W, n)`` array (logged)."""
+    return np.transpose(diffraction, (2, 0, 1)) if _layout(source, diffraction.shape, n) else diffraction
 
 
-def _complex_array(source: str, name: str, value, ndims: tuple[int, ...]) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.ndim not in ndims or not np.issubdtype(arr.dtype, np.number):
+def _check_field_layout(source: str, name: str, arr, ndims: tuple[int, ...]) -> None:
+    if arr.ndim not in ndims or arr.dtype.kind not in NUMERIC_KINDS:
         raise _fail(
             source,
             f"'{name}' must be a numeric array with {' or '.join(map(str, ndims))} dimensions, "
-            f"found shape {arr.shape} dtype {arr.dtype}",
+            f"found shape {arr.shape} {_dtype_text(arr.dtype)}",
         )
-    arr = arr.astype(np.complex128)
-    if not np.all(np.isfinite(arr)):
-        raise _fail(source, f"'{name}' contains NaN or Inf values")
-    return arr
+    if 0 in arr.shape:
+        raise _fail(source, f"'{name}' is empty (shape {arr.shape}); store a non-empty array or leave the key out")
 
 
-def from_arrays(arrays: dict, source: str = "<arrays>") -> Dataset:
-    """Check a mapping of arrays against the contract and return a :class:`Dataset`."""
+def check_layout(source: str, arrays) -> str:
+    """The contract's rules on keys, dtypes and shapes only (anything with ``.shape``/``.dtype``/``.ndim``:
+    arrays, or the declared headers of a file not yet inflated). Returns the diffraction key used."""
     for key in ("xcoords", "ycoords"):
         if key not in arrays:
             raise _fail(source, f"missing required key '{key}' (found keys: {sorted(arrays)})")
@@ -145,60 +143,125 @@ def from_arrays(arrays: dict, source: str = "<arrays>") -> Dataset:
             source,
             f"missing diffraction data: expected key 'diffraction' (or legacy 'diff3d'); found keys: {sorted(arrays)}",
         )
-    x = _coords(source, "xcoords", arrays["xcoords"])
-    y = _coords(source, "ycoords", arrays["ycoords"])
-    if len(x) != len(y):
-        raise _fail(source, f"'xcoords' has {len(x)} entries but 'ycoords' has {len(y)}")
-    if len(x) == 0:
+    _check_coords_layout(source, "xcoords", arrays["xcoords"])
+    _check_coords_layout(source, "ycoords", arrays["ycoords"])
+    n, ny = arrays["xcoords"].shape[0], arrays["ycoords"].shape[0]
+    if n != ny:
+        raise _fail(source, f"'xcoords' has {n} entries but 'ycoords' has {ny}")
+    if n == 0:
         raise _fail(source, "the dataset has no scan positions")
-    diffraction = _diffraction(source, arrays[key], len(x))
-    dataset = Dataset(diffraction=diffraction, xcoords=x, ycoords=y, source=source)
+    diffraction = arrays[key]
+    if diffraction.dtype.kind not in REAL_KINDS:
+        raise _fail(
+            source,
+            "diffraction must be real amplitudes (float) or photon counts (integer), "
+            f"found {_dtype_text(diffraction.dtype)}",
+        )
+    shape = diffraction.shape
+    _, H, W = (shape[2], shape[0], shape[1]) if _layout(source, shape, n, quiet=True) else shape
+    if H != W:
+        raise _fail(source, f"diffraction patterns must be square, found {H}×{W}")
+    if H not in SUPPORTED_N:
+        raise _fail(source, f"pattern size N={H} is not supported; use one of {SUPPORTED_N} (crop or bin the detector)")
     for name in OPTIONAL_COORD_KEYS + ("scan_index",):
-        if arrays.get(name) is not None:
-            value = _coords(source, name, arrays[name])
-            if len(value) != len(x):
-                raise _fail(source, f"'{name}' has {len(value)} entries but there are {len(x)} scan positions")
-            setattr(dataset, name, value.astype(np.int64) if name == "scan_index" else value)
-    if arrays.get("objectGuess") is not None:
-        dataset.objectGuess = _complex_array(source, "objectGuess", arrays["objectGuess"], (2,))
-    if arrays.get("probeGuess") is not None:
-        probe = _complex_array(source, "probeGuess", arrays["probeGuess"], (2, 3))
-        if probe.shape[-2:] != (dataset.N, dataset.N):
+        if name in arrays:
+            _check_coords_layout(source, name, arrays[name], n)
+    if "objectGuess" in arrays:
+        _check_field_layout(source, "objectGuess", arrays["objectGuess"], (2,))
+    if "probeGuess" in arrays:
+        probe = arrays["probeGuess"]
+        _check_field_layout(source, "probeGuess", probe, (2, 3))
+        if probe.shape[-2:] != (H, H):
             raise _fail(
                 source,
                 f"'probeGuess' has shape {probe.shape}; expected (N, N) or (modes, N, N) "
-                f"with N={dataset.N} like the diffraction patterns",
+                f"with N={H} like the diffraction patterns",
             )
-        dataset.probeGuess = probe
+    return key
+
+
+def _checked(source: str, label: str, values: np.ndarray, limit: float, why: str) -> np.ndarray:
+    """The one value check, run on arrays already cast to the type they are kept in: finite and within
+    ``limit`` in magnitude (so a float64 1e300 cannot pass as finite and turn into inf later)."""
+    if not np.all(np.isfinite(values)):
+        overflow = " (values beyond ±3.4e38 overflow float32)" if values.dtype in (np.float32, np.complex64) else ""
+        raise _fail(source, f"{label} contains NaN or Inf values as {values.dtype}{overflow}")
+    with np.errstate(over="ignore"):
+        largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest > limit:
+        raise _fail(source, f"{label} reaches magnitude {largest:g}, beyond the sane limit {limit:g} ({why})")
+    return values
+
+
+def _coords(source: str, name: str, arr: np.ndarray) -> np.ndarray:
+    return _checked(source, f"'{name}'", arr.astype(np.float64), MAX_COORDINATE, "pixels; is the unit metres?")
+
+
+def _scan_index(source: str, arr: np.ndarray) -> np.ndarray:
+    values = _checked(source, "'scan_index'", arr.astype(np.float64), MAX_SCAN_INDEX, "a scan number")
+    if np.any(values < 0) or np.any(values != np.round(values)):
+        bad = values[(values < 0) | (values != np.round(values))][0]
+        raise _fail(source, f"'scan_index' must hold whole numbers >= 0, found {bad:g}")
+    return values.astype(np.int64)
+
+
+def _diffraction(source: str, arr: np.ndarray, n: int) -> np.ndarray:
+    arr = apply_format_rule(source, arr, n)
+    if arr.dtype.kind in "iu":
+        if arr.size and arr.min() < 0:
+            raise _fail(source, f"diffraction photon counts must be >= 0, found minimum {arr.min()}")
+        log.info("%s: diffraction has integer dtype %s; treated as photon counts and square-rooted", source, arr.dtype)
+        values = np.sqrt(arr.astype(np.float64)).astype(np.float32)
+    else:
+        with np.errstate(over="ignore"):
+            values = arr.astype(np.float32)
+    values = _checked(source, "diffraction", values, MAX_AMPLITUDE, "amplitudes are square roots of photon counts")
+    if np.any(values < 0):
+        raise _fail(source, f"diffraction amplitudes must be >= 0, found minimum {values.min():g}")
+    return values
+
+
+def _field(source: str, name: str, arr: np.ndarray) -> np.ndarray:
+    return _checked(source, f"'{name}'", arr.astype(np.complex128), MAX_FIELD, "amplitude units")
+
+
+def from_arrays(arrays: dict, source: str = "<arrays>") -> Dataset:
+    """Check a mapping of arrays against the contract and return a :class:`Dataset`: first the layout
+    (:func:`check_layout`), then one value pass on each array cast to the type it is kept in."""
+    arrays = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+    key = check_layout(source, arrays)
+    x = _coords(source, "xcoords", arrays["xcoords"])
+    dataset = Dataset(
+        diffraction=_diffraction(source, arrays[key], len(x)),
+        xcoords=x,
+        ycoords=_coords(source, "ycoords", arrays["ycoords"]),
+        source=source,
+    )
+    for name in OPTIONAL_COORD_KEYS:
+        if name in arrays:
+            setattr(dataset, name, _coords(source, name, arrays[name]))
+    if "scan_index" in arrays:
+        dataset.scan_index = _scan_index(source, arrays["scan_index"])
+    for name in ("objectGuess", "probeGuess"):
+        if name in arrays:
+            setattr(dataset, name, _field(source, name, arrays[name]))
     return dataset
 
 
+def _check_declared(source: str, headers: dict) -> None:
+    if not headers:
+        raise _fail(source, "is an empty NPZ archive")
+    check_layout(source, headers)
+
+
 def read_npz(path) -> Dataset:
-    """Load and check an NPZ file (``allow_pickle=False``)."""
+    """Load and check an NPZ file: its declared layout before anything is inflated (bounded, never
+    unpickled: :mod:`ptycho.npz_reader`), then its values."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"dataset not found: {path}")
     source = str(path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise _fail(
-                source,
-                f"holds a single array of shape {np.shape(loaded)}, not an NPZ archive of "
-                "named arrays (write it with numpy.savez)",
-            )
-        with loaded:
-            arrays = {k: loaded[k] for k in loaded.files}
-    except DataContractError:
-        raise
-    except ValueError as exc:  # object arrays need pickle, which we never allow
-        raise _fail(
-            source, f"holds pickled objects, which are refused for safety ({exc}); store plain numeric arrays"
-        ) from None
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError, zlib.error) as exc:
-        raise _fail(source, f"is not a readable NPZ file ({type(exc).__name__}: {exc})") from None
-    if not arrays:
-        raise _fail(source, "is an empty NPZ archive")
+    arrays = read_npz_arrays(source, path, check=lambda headers: _check_declared(source, headers))
     return from_arrays(arrays, source)
 
 

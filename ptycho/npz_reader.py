@@ -180,7 +180,7 @@ def _declared(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: i
         header, header_length = _header(source, member, stream)
     if header.dtype.hasobject:
         raise DataContractError(
-            f"{source}: {member} holds pickled objects (dtype {header.dtype}), which are refused for safety; "
+            f"{source}: {member} holds pickled objects, which are refused for safety (dtype {header.dtype}); "
             "store plain numeric arrays"
         )
     count = math.prod(header.shape)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ptycho.data_contract import read_npz, write_npz
 from ptycho.errors import DataContractError
 from ptycho.raw_data import RawData
+from ptycho.testing.npz_files import npy_header, npz_bytes, raw_npy_header, set_compression_method, zip_bytes
 
 N = 64
 
@@ -102,6 +103,50 @@ def test_contract_errors_name_key_found_and_expected(tmp_path, case):
     assert str(path) in str(info.value)
 
 
+# Finding 2 of issue 16: values finite in float64 but not in the float32/complex64 they are kept or
+# trained in passed the contract and became inf. Each of these was accepted before the value pass moved
+# after the cast and gained sane ranges.
+AFTER_CAST = {
+    "amplitude beyond float32": (dict(diffraction=np.full((5, N, N), 1e39)), r"diffraction contains NaN or Inf values as float32 \(values beyond"),
+    "absurd amplitude": (dict(diffraction=np.full((5, N, N), 3e30)), r"diffraction reaches magnitude 3e\+30, beyond the sane limit 1e\+06"),
+    "coordinates of 1e300": (dict(xcoords=np.full(5, 1e300)), r"'xcoords' reaches magnitude 1e\+300, beyond the sane limit"),
+    "start coordinates": (dict(ycoords_start=np.array([0, 1, 2, 3, -1e12])), r"'ycoords_start' reaches magnitude 1e\+12"),
+    "probe scaled by 1e200": (dict(probeGuess=np.ones((N, N), complex) * 1e200), r"'probeGuess' reaches magnitude 1e\+200"),
+    "object beyond range": (dict(objectGuess=np.full((80, 80), 1e9 + 0j)), r"'objectGuess' reaches magnitude 1e\+09"),
+    "fractional scan_index": (dict(scan_index=np.array([0, 1, 2.5, 3, 4])), r"'scan_index' must hold whole numbers >= 0, found 2.5"),
+    "negative scan_index": (dict(scan_index=np.array([0, 1, -2, 3, 4])), r"'scan_index' must hold whole numbers >= 0, found -2"),
+    "huge scan_index": (dict(scan_index=np.full(5, 2**40)), r"'scan_index' reaches magnitude 1.09951e\+12"),
+    "empty objectGuess": (dict(objectGuess=np.zeros((0, 0), complex)), r"'objectGuess' is empty \(shape \(0, 0\)\)"),
+    "probe with no modes": (dict(probeGuess=np.zeros((0, N, N), complex)), r"'probeGuess' is empty \(shape \(0, 64, 64\)\)"),
+    "timedelta coords": (dict(xcoords=np.arange(5).astype("timedelta64[s]")), r"'xcoords' must be a 1-D real array, found shape \(5,\) dtype timedelta64\[s\] \(time spans, not numbers\)"),
+    "datetime coords": (dict(ycoords=np.arange(5).astype("datetime64[D]")), r"'ycoords' .* dtype datetime64\[D\] \(dates, not numbers\)"),
+    "timedelta diffraction": (dict(diffraction=np.ones((5, N, N), "timedelta64[ns]")), r"diffraction must be real amplitudes .* dtype timedelta64\[ns\] \(time spans"),
+    "bool diffraction": (dict(diffraction=np.ones((5, N, N), bool)), r"diffraction must be real .* dtype bool \(booleans, not numbers\)"),
+    "bool scan_index": (dict(scan_index=np.ones(5, bool)), r"'scan_index' must be a 1-D real array, .* dtype bool"),
+    "text coords": (dict(xcoords=np.array(list("abcde"))), r"'xcoords' must be .* dtype <U1 \(text, not numbers\)"),
+    "bytes probe": (dict(probeGuess=np.full((N, N), b"x")), r"'probeGuess' must be a numeric array .* dtype \|S1 \(bytes, not numbers\)"),
+    "timedelta object": (dict(objectGuess=np.ones((80, 80), "timedelta64[s]")), r"'objectGuess' must be a numeric array .* timedelta64"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AFTER_CAST))
+def test_values_are_checked_after_the_cast_within_sane_ranges(tmp_path, case):
+    overrides, message = AFTER_CAST[case]
+    path = save(tmp_path, arrays(**overrides))
+    with pytest.raises(DataContractError, match=message) as info:
+        read_npz(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_largest_sane_values_still_load(tmp_path):
+    counts = np.full((5, N, N), 2**32 - 1, np.uint32)  # a saturated 32-bit detector counter
+    ds = read_npz(save(tmp_path, arrays(diffraction=counts, xcoords=np.full(5, -9.9e5), scan_index=np.arange(5.0),
+                                        probeGuess=np.full((N, N), 9e5 + 0j), objectGuess=np.ones((1, 1)))))
+    assert np.all(np.isfinite(ds.diffraction)) and ds.diffraction.max() == np.float32(65536)
+    assert ds.scan_index.dtype == np.int64 and list(ds.scan_index) == [0, 1, 2, 3, 4]
+    assert np.all(np.isfinite((ds.diffraction.astype(np.float32) ** 2).sum(axis=(1, 2))))
+
+
 def test_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="dataset not found: .*nothing.npz"):
         read_npz(tmp_path / "nothing.npz")
@@ -117,19 +162,47 @@ def test_pickled_object_array_is_refused_without_unpickling(tmp_path):
 def test_raw_pickle_file_is_refused(tmp_path):
     path = tmp_path / "raw.npz"
     path.write_bytes(pickle.dumps({"diffraction": 1}))
-    with pytest.raises(DataContractError, match="refused|not a readable NPZ"):
+    with pytest.raises(DataContractError, match=r"is not an NPZ file \(not a zip archive\)"):
         read_npz(path)
 
 
 def test_npy_and_garbage_files_are_refused(tmp_path):
     npy = tmp_path / "a.npy"
     np.save(npy, np.zeros(3))
-    with pytest.raises(DataContractError, match=r"holds a single array of shape \(3,\)"):
+    with pytest.raises(DataContractError, match=r"holds a single .npy array of shape \(3,\)"):
         read_npz(npy)
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(DataContractError, match="not a readable NPZ"):
+    with pytest.raises(DataContractError, match="is a damaged zip archive"):
         read_npz(junk)
+
+
+# Finding 3 of issue 16: these escaped read_npz as MemoryError, tokenize.TokenError and a NotImplementedError
+# without the file name; truncated payloads and bad headers were called "pickled objects".
+VALID = npz_bytes(arrays())
+DAMAGED = {
+    "shape (4000000000,)": (zip_bytes({"diffraction.npy": npy_header((4_000_000_000,)) + bytes(8)}),
+                            r"declares shape \(4000000000,\) float64 = 29.80 GiB, above the 8.00 GiB limit .* PTYCHO_MAX_NPZ_BYTES"),
+    "truncated header text": (zip_bytes({"xcoords.npy": raw_npy_header("{'descr': '<f8', 'fortran_order': False, 'shape': (5,")}),
+                              r"member 'xcoords.npy' has a damaged .npy header"),
+    "unknown compression": (set_compression_method(VALID, 99), r"member 'diffraction.npy' uses zip compression method 99"),
+    "truncated payload": (zip_bytes({"xcoords.npy": npy_header((5,)) + bytes(20)}), r"declares shape \(5,\) float64 \(40 bytes\) but the zip lists 20"),
+    "truncated file": (VALID[: len(VALID) // 2], "is a damaged zip archive"),
+    "text file": (b"diffraction,xcoords\n1,2\n", r"is not an NPZ file \(not a zip archive\)"),
+    "gzip file": (b"\x1f\x8b\x08\x00" + bytes(30), "is a gzip file"),
+    "empty file": (b"", r"is empty \(0 bytes\)"),
+    "empty archive": (zip_bytes({}), "is an empty NPZ archive"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_damaged_files_give_one_named_contract_error(tmp_path, case):
+    data, message = DAMAGED[case]
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(data)
+    with pytest.raises(DataContractError, match=message) as info:
+        read_npz(path)
+    assert str(info.value).startswith(f"{path}: ") and "pickle" not in str(info.value)
 
 
 def test_write_npz_is_atomic_and_round_trips(tmp_path):

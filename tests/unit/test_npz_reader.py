@@ -1,0 +1,186 @@
+"""The bounded NPZ reader (ptycho/npz_reader.py): round trips, hostile headers and zips, the size ceiling
+and its environment variable, and peak memory on a deflate bomb measured in a real subprocess."""
+
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import numpy as np
+import pytest
+
+from ptycho.errors import ArchiveError, DataContractError
+from ptycho.npz_reader import DEFAULT_MAX_BYTES, LIMIT_VARIABLE, max_npz_bytes, read_npz_arrays
+from ptycho.testing.npz_files import (
+    deflate_bomb,
+    npy_header,
+    npz_bytes,
+    raw_npy_header,
+    set_compression_method,
+    zip_bytes,
+)
+
+pytestmark = pytest.mark.per_pr
+
+
+def refused(data, match, **kwargs):
+    with pytest.raises(DataContractError, match=match) as info:
+        read_npz_arrays("data/scan.npz", data, **kwargs)
+    assert str(info.value).startswith("data/scan.npz: ")
+    return str(info.value)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_round_trip_of_every_layout_from_bytes_and_path(tmp_path, compression):
+    arrays = {"c": np.arange(12.0).reshape(3, 4), "f": np.asfortranarray(np.arange(6, dtype=np.int16).reshape(2, 3)),
+              "big_endian": np.arange(3, dtype=">i4"), "empty": np.zeros((0, 3)), "cplx": np.ones(2, np.complex64)}
+    data = npz_bytes(arrays, compression)
+    path = tmp_path / "a.npz"
+    path.write_bytes(data)
+    for source in (data, path, str(path)):
+        loaded = read_npz_arrays("a.npz", source)
+        assert sorted(loaded) == sorted(arrays)
+        for key, value in arrays.items():
+            np.testing.assert_array_equal(loaded[key], value)
+            assert loaded[key].dtype == value.dtype
+
+
+def test_numpy_savez_files_load(tmp_path):
+    np.savez_compressed(tmp_path / "z.npz", x=np.linspace(0, 1, 7))
+    np.testing.assert_array_equal(read_npz_arrays("z", tmp_path / "z.npz")["x"], np.linspace(0, 1, 7))
+
+
+def test_missing_path_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.npz"):
+        read_npz_arrays("x", tmp_path / "nothing.npz")
+
+
+def test_huge_declared_shape_is_refused_before_allocation():
+    # Before: numpy.load raised MemoryError allocating 32 GB for a 144-byte member.
+    message = refused(zip_bytes({"diffraction.npy": npy_header((4_000_000_000,)) + bytes(16)}),
+                      r"declares shape \(4000000000,\) float64 = 29.80 GiB, above the 8.00 GiB limit")
+    assert f"{LIMIT_VARIABLE}=" in message
+
+
+def test_ceiling_is_configurable_by_argument_and_environment(monkeypatch):
+    data = npz_bytes({"a": np.zeros(1000)})  # 8,000 bytes of array data
+    refused(data, "above the 0.0 MiB limit", max_bytes=4000)
+    monkeypatch.setenv(LIMIT_VARIABLE, "4000")
+    assert max_npz_bytes() == 4000
+    refused(data, "above the")
+    monkeypatch.setenv(LIMIT_VARIABLE, "1K")
+    assert max_npz_bytes() == 1024
+    monkeypatch.setenv(LIMIT_VARIABLE, "9000")
+    assert read_npz_arrays("x", data)["a"].shape == (1000,)
+    monkeypatch.setenv(LIMIT_VARIABLE, "lots")
+    with pytest.raises(DataContractError, match=f"{LIMIT_VARIABLE}='lots' is not a positive size"):
+        read_npz_arrays("x", data)
+    monkeypatch.delenv(LIMIT_VARIABLE)
+    assert max_npz_bytes() == DEFAULT_MAX_BYTES == 8 * 2**30
+
+
+def test_ceiling_counts_all_members_together():
+    data = npz_bytes({"a": np.zeros(600), "b": np.zeros(600)})  # 4,800 bytes each
+    refused(data, r"member 'b.npy' declares", max_bytes=8000)
+    assert len(read_npz_arrays("x", data, max_bytes=9600)) == 2
+
+
+def test_zip_size_must_match_the_header():
+    refused(zip_bytes({"a.npy": npy_header((4,)) + bytes(16)}), r"declares shape \(4,\) float64 \(32 bytes\) but the zip lists 16")
+    refused(zip_bytes({"a.npy": npy_header((4,)) + bytes(40)}), "but the zip lists 40 payload bytes")
+
+
+def test_damaged_headers_name_the_problem_not_pickle():
+    # Before: a truncated header text leaked tokenize.TokenError out of numpy.load.
+    truncated_text = raw_npy_header("{'descr': '<f8', 'fortran_order': False, 'shape': (4,")
+    for member in (truncated_text, npy_header((4,))[:30], b"\x93NUMPY\x09\x00", b"plain text"):
+        message = refused(zip_bytes({"a.npy": member}), r"member 'a.npy' has a damaged .npy header")
+        assert "pickle" not in message
+
+
+def test_object_arrays_are_refused_as_pickle_without_reading_them():
+    refused(zip_bytes({"a.npy": npy_header((4,), "|O") + b"\x80\x04junk"}), r"holds pickled objects, which are refused for safety \(dtype object\)")
+    record_with_object = raw_npy_header("{'descr': [('x', '<f8'), ('y', '|O')], 'fortran_order': False, 'shape': (2,), }")
+    refused(zip_bytes({"a.npy": record_with_object}), "holds pickled objects")
+
+
+def test_unknown_compression_names_the_file():
+    # Before: numpy.load raised NotImplementedError("That compression method is not supported") without the file.
+    refused(set_compression_method(npz_bytes({"a": np.zeros(3)}), 77), "member 'a.npy' uses zip compression method 77")
+
+
+def test_corrupt_payload_and_checksum():
+    data = bytearray(npz_bytes({"a": np.arange(3000.0)}, zipfile.ZIP_DEFLATED))
+    data[200] ^= 0xFF
+    refused(bytes(data), "corrupt compressed data or a wrong checksum")
+    data = bytearray(npz_bytes({"a": np.arange(3000.0)}))
+    data[2000] ^= 0xFF
+    refused(bytes(data), r"wrong checksum \(BadZipFile: Bad CRC-32")
+
+
+@pytest.mark.parametrize("data, match", [
+    (b"", r"is empty \(0 bytes\)"),
+    (b"x,y\n1,2\n", r"is not an NPZ file \(not a zip archive\)"),
+    (b"\x1f\x8b\x08\x00\x00\x00", "is a gzip file"),
+    (b"PK\x03\x04 not really a zip", "is a damaged zip archive"),
+    (npy_header((3,)) + bytes(24), r"holds a single .npy array of shape \(3,\)"),
+])
+def test_non_npz_files_are_named_for_what_they_are(data, match):
+    assert "pickle" not in refused(data, match)
+
+
+def test_members_other_than_npy_arrays_are_refused():
+    refused(zip_bytes({"a.npy": npy_header((0,)), "notes.txt": b"hi"}), "member 'notes.txt' is not a .npy array")
+    refused(zip_bytes({"a.npy": npy_header((-3,))}), r"declares a negative shape \(-3,\)")
+
+
+def test_error_type_is_chosen_by_the_caller():
+    with pytest.raises(ArchiveError, match="neutral_weights.npz: member .w.npy. holds pickled objects"):
+        read_npz_arrays("neutral_weights.npz", zip_bytes({"w.npy": npy_header((1,), "|O")}), error=ArchiveError)
+
+
+def test_check_sees_declared_headers_before_any_payload_is_inflated():
+    seen = {}
+
+    def check(headers):
+        seen.update({k: (h.shape, h.dtype.str, h.ndim) for k, h in headers.items()})
+        raise DataContractError("scan.npz: refused by the contract")
+
+    bomb = deflate_bomb("diffraction", (4096, 256, 256))  # 1 GiB of zeros in ~1 MB
+    with pytest.raises(DataContractError, match="refused by the contract"):
+        read_npz_arrays("scan.npz", bomb, check=check)
+    assert seen == {"diffraction": ((4096, 256, 256), "<f4", 3)}
+
+
+BOMB_SCRIPT = textwrap.dedent("""
+    import resource, sys
+    from ptycho.errors import DataContractError
+    from ptycho.testing.npz_files import deflate_bomb
+    bomb = deflate_bomb("diffraction", (8192, 256, 256))  # 2 GiB of zeros, ~2 MB on disk
+    open(sys.argv[1], "wb").write(bomb)
+    del bomb
+    from {module} import {function} as read
+    try:
+        read({args})
+    except DataContractError as exc:
+        print("refused:", exc)
+    print("peak MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+""")
+
+
+@pytest.mark.parametrize("module, function, args", [
+    # the contract refuses the bomb's shape from its header (8192 patterns but no coordinates) before inflating
+    ("ptycho.data_contract", "read_npz", "sys.argv[1]"),
+    # the reader alone, with a 1 GiB ceiling below the bomb's 2 GiB
+    ("ptycho.npz_reader", "read_npz_arrays", "'bomb.npz', sys.argv[1], max_bytes=2**30"),
+])
+def test_deflate_bomb_stays_within_a_small_memory_bound(tmp_path, module, function, args):
+    # Before: numpy.load inflated all 2.1 GB (peak RSS 2.1 GB) before the shape was looked at.
+    # 300 MB: the interpreter with numpy is ~40 MB; anything near the bomb's 2 GiB means it was inflated.
+    script = BOMB_SCRIPT.format(module=module, function=function, args=args)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "bomb.npz")], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "refused:" in result.stdout, result.stdout
+    peak = float(result.stdout.split("peak MB")[1])
+    assert peak < 300, f"peak RSS {peak:.0f} MB while refusing a 2 GiB deflate bomb"
