@@ -123,31 +123,11 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def load_npz_bytes(data: bytes, name: str, source: str = "archive") -> dict[str, np.ndarray]:
-    """The arrays of an NPZ member; the inner zip's directory is checked before anything is inflated."""
-    where = f"{source}: member {name}"
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as inner:
-            infos = inner.infolist()
-    except _ZIP_FAILURES as exc:
-        raise ArchiveError(f"{where} is not a readable NPZ ({exc}); re-save the model") from None
-    declared = sum(info.file_size for info in infos)
-    ceiling = max_archive_bytes()
-    if declared > ceiling:
-        raise ArchiveError(f"{where} declares {declared} bytes of arrays, over the ceiling of {ceiling}; "
-                           f"set {MAX_ARCHIVE_BYTES_ENV} to a larger number of bytes to read it")
-    if any(not info.filename.endswith(".npy") for info in infos):
-        raise ArchiveError(f"{where} holds non-array entries; it is not an NPZ written by ptychopinn")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise ArchiveError(f"{where} holds pickled objects (an object array), refused for safety; "
-                               "neutral weights are plain numeric arrays: re-save the model") from None
-        raise ArchiveError(f"{where} is not a readable NPZ of arrays ({exc}); re-save the model") from None
-    except (*_ZIP_FAILURES, MemoryError, SyntaxError) as exc:
-        raise ArchiveError(f"{where} is not a readable NPZ of arrays ({type(exc).__name__}: {exc}); "
-                           "re-save the model") from None
+    """The arrays of an NPZ member, read by the bounded reader (each ``.npy`` header checked before its
+    payload is inflated, no object arrays, at most the archive ceiling of array data)."""
+    from ptycho.npz_reader import read_npz_arrays
+
+    return read_npz_arrays(f"{source}: member {name}", data, max_bytes=max_archive_bytes(), error=ArchiveError)
 
 
 def write_archive(

@@ -58,12 +58,9 @@ def _npz_names(path: Path) -> list[str]:
 
 
 def _reconstruction(path: Path) -> list[str]:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return [f"reconstruction: {k} {npz[k].shape} {npz[k].dtype}" for k in npz.files]
-    except Exception as exc:  # noqa: BLE001 - numpy raises many types for a damaged NPZ; all mean unreadable
-        raise PtychoError(f"{path}: a damaged reconstruction ({type(exc).__name__}: {str(exc)[:200]}); "
-                          "run ptycho infer again to rewrite it") from None
+    from ptycho.npz_reader import read_npz_arrays
+
+    return [f"reconstruction: {k} {v.shape} {v.dtype}" for k, v in read_npz_arrays(str(path), path).items()]
 
 
 def _dataset(path: Path) -> list[str]:
