@@ -1,163 +1,147 @@
-"""Engine benchmark: both engines on one simulated dataset, side by side in one table.
+"""Engine speed benchmark: both engines through their whole commands, side by side in one run.
 
-Dataset: N=64, gridsize 2, about 1,000 patterns from a 256×256 object, 1e9 photons per pattern.
-Per engine (each in its own process, so peak memory is its own): training throughput (patterns/s) within
-a fixed wall-clock budget, inference + stitching throughput, amplitude/phase SSIM against the ground truth,
-peak resident memory; for PyTorch also the achieved training FLOP/s (torch.utils.flop_counter) against
-this machine's float32 matmul FLOP/s.
+The anchor settings of the speed issue: 500 simulated patterns, N=64, batch 16, the default network width,
+gridsize 1 and 2 (500 patterns per epoch either way: 500/C groups of C = gridsize² patterns).
 
-Run: .venv/bin/python benchmarks/bench_engines.py [--minutes 10] [--engines tensorflow pytorch]
+- training patterns/s: two whole ``ptycho train`` runs of 1 and 3 epochs; the fixed costs (imports,
+  tracing, data preparation, saving) cancel in the difference: 2 x 500 patterns / (t3 - t1);
+- fixed cost: ``t1`` minus one epoch's share (what a 1-epoch command pays besides training);
+- inference: one whole ``ptycho infer`` process on the 500 patterns (stitching included), and its peak RSS;
+- training FLOP/s: FLOPs of one training step (forward + backward, counted with
+  ``torch.utils.flop_counter`` on the network both engines build) x patterns/s, against the float32 matmul
+  peak measured in the same run (torch, all threads);
+- tiny one-epoch ``ptycho train`` (16 groups): the fixed cost a CI test pays per call.
+
+Run: .venv/bin/python benchmarks/bench_engines.py [--engines tensorflow pytorch] [--gridsizes 1 2]
+(or ``.venv/bin/nox -s bench``). Prints one table; ``--json PATH`` also writes the rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-CHILD = r"""
-import json, sys, time, resource
-import numpy as np
-engine, data, minutes, scale = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-from ptycho.config.config import ModelConfig, PyTorchExecutionConfig, TrainingConfig
-from ptycho.raw_data import RawData
-from ptycho.workflows.common import create_ptycho_data_container
-from ptycho.workflows.inference import reconstruct
-raw = RawData.from_file(data)
-groups = 256
-config = TrainingConfig(model=ModelConfig(N=64, gridsize=2, n_filters_scale=scale), nepochs=1, n_groups=groups,
-                        batch_size=16, backend=engine, output_dir=sys.argv[5])
-out = {"engine": engine}
-start = time.perf_counter(); epochs = 0
-if engine == "tensorflow":
-    from ptycho.workflows import components as c
-    results = c.train_cdi_model(raw, None, config)
-    trainer_model = results["model_instance"]
-    from ptycho.tf.train import Trainer
-    trainer = Trainer(trainer_model, config)
-    data_c, scale_i = results["train_container"], results["intensity_scale"]
-    epochs = 1
-    while time.perf_counter() - start < minutes * 60:
-        trainer.fit(data_c, None, scale_i, seed=epochs, epochs=1); epochs += 1
-    model = results["diffraction_to_obj"]
-    saved = {**results["params"], "intensity_scale": trainer_model.intensity_scale}
-else:
-    from ptycho_torch.workflows import components as c
-    execution = PyTorchExecutionConfig(accelerator="cpu", enable_progress_bar=False, logger_backend="none",
-                                       enable_checkpointing=False)
-    results = c.train_cdi_model_torch(raw, None, config, execution)
-    module = results["lightning_module"]
-    import lightning.pytorch as L, torch
-    from ptycho_torch.datamodule import PtychoDataModule
-    dm = PtychoDataModule(results["train_container"], None, results["intensity_scale"], 16)
-    epochs = 1
-    remaining = minutes * 60 - (time.perf_counter() - start)
-    if remaining > 0:
-        module.train()
-        trainer = L.Trainer(accelerator="cpu", max_time={"seconds": int(remaining)}, max_epochs=10_000, logger=False,
-                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                            num_sanity_val_steps=0)
-        trainer.fit(module, datamodule=dm); epochs += trainer.current_epoch
-    model_t = module.model.eval()
-    from ptycho_torch.model import DiffractionToObject
-    model = DiffractionToObject(model_t)
-    saved = {**results["params"], "intensity_scale": model_t.intensity_scale}
-    # FLOPs of one training step (forward + backward) at batch 16
+PATTERNS = 500
+N = 64
+BATCH = 16
+TINY_GROUPS = 16
+
+
+def run_command(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one whole ``ptycho`` process; a failure stops the benchmark."""
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: nothing blocks however much is logged
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ptycho.cli.main", "--quiet", *args], stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"ptycho {' '.join(args)} failed:\n{errors.read().decode()[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def train(engine: str, data: Path, out: Path, gridsize: int, epochs: int, groups: int) -> tuple[float, float]:
+    quiet_logger = ["--logger", "none"] if engine == "pytorch" else []  # no CSV logs: TF writes none either
+    return run_command(
+        ["train", "--backend", engine, "--train-data", str(data), "--output-dir", str(out), "--epochs", str(epochs),
+         "--n-groups", str(groups), "--gridsize", str(gridsize), "--batch-size", str(BATCH), *quiet_logger]
+    )
+
+
+def flops_per_pattern(gridsize: int) -> float:
+    """FLOPs of one training step per pattern: forward + backward of the network both engines build."""
+    import numpy as np
+    import torch
     from torch.utils.flop_counter import FlopCounterMode
-    x = torch.rand(16, 4, 64, 64) * 1000; off = torch.zeros(16, 1, 2, 4)
-    model_t.train()
+
+    from ptycho.config.config import ModelConfig
+    from ptycho_torch.model import create_model
+
+    channels = gridsize**2
+    model = create_model(ModelConfig(N=N, gridsize=gridsize), np.ones((N, N), np.complex64), 1000.0).train()
+    x, offsets = torch.rand(BATCH, channels, N, N), torch.zeros(BATCH, 1, 2, channels)
     with FlopCounterMode(display=False) as counter:
-        o = model_t(x, off); o["pred_intensity"].mean().backward()
-    out["flops_per_group"] = counter.get_total_flops() / 16
-train_seconds = time.perf_counter() - start
-out["train_seconds"] = train_seconds; out["epochs"] = epochs
-out["train_patterns_per_second"] = epochs * groups * 4 / train_seconds
-saved.setdefault("N", 64); saved["gridsize"] = 2; saved["n_filters_scale"] = scale
-rec = reconstruct(model, saved, raw, n_groups=None, M=20)
-out["infer_patterns_per_second"] = rec.patterns_per_second
-out["amplitude_ssim"] = rec.metrics["amplitude"]["ssim"]; out["phase_ssim"] = rec.metrics["phase"]["ssim"]
-if "flops_per_group" in out:
-    out["achieved_flops"] = out["flops_per_group"] * out["train_patterns_per_second"] / 4
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print("RESULT " + json.dumps(out))
-"""
+        model(x, offsets)["pred_intensity"].mean().backward()
+    return counter.get_total_flops() / (BATCH * channels)
 
 
-def matmul_flops(size: int = 1024, repeats: int = 10) -> float:
+def matmul_peak(size: int = 1024, seconds: float = 2.0) -> float:
+    """float32 matmul FLOP/s of this machine (torch, all threads): the best of repeated 1024² products."""
     import torch
 
     a, b = torch.rand(size, size), torch.rand(size, size)
     a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
         a @ b
-    return 2 * size**3 * repeats / (time.perf_counter() - start)
+        best = max(best, 2 * size**3 / (time.perf_counter() - start))
+    return best
+
+
+def measure(engine: str, gridsize: int, data: Path, tmp: Path, patterns: int) -> dict:
+    groups = patterns // gridsize**2
+    one, _ = train(engine, data, tmp / f"{engine}-g{gridsize}-1", gridsize, 1, groups)
+    three, _ = train(engine, data, tmp / f"{engine}-g{gridsize}-3", gridsize, 3, groups)
+    per_second = 2 * groups * gridsize**2 / (three - one)
+    infer, rss = run_command(
+        ["infer", "--backend", engine, "--model", str(tmp / f"{engine}-g{gridsize}-3"), "--data", str(data),
+         "--output-dir", str(tmp / f"{engine}-g{gridsize}-infer")]
+    )
+    return {"engine": engine, "gridsize": gridsize, "train_patterns_per_second": per_second,
+            "fixed_cost_seconds": one - groups * gridsize**2 / per_second, "infer_seconds": infer,
+            "infer_peak_rss_mb": rss}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=10.0, help="training wall-clock budget per engine")
-    parser.add_argument("--engines", nargs="+", default=["tensorflow", "pytorch"])
-    parser.add_argument("--n-filters-scale", type=int, default=1)
+    parser.add_argument("--engines", nargs="+", default=["tensorflow", "pytorch"], choices=["tensorflow", "pytorch"])
+    parser.add_argument("--gridsizes", nargs="+", type=int, default=[1, 2], choices=[1, 2])
+    parser.add_argument("--patterns", type=int, default=PATTERNS, help="dataset size (the anchor: 500)")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     from ptycho.data_contract import write_npz
     from ptycho.simulation import SimulationSpec, simulate_dataset
 
     tmp = Path(tempfile.mkdtemp(prefix="ptycho-bench-"))
-    _, arrays = simulate_dataset(SimulationSpec(N=64, object_kind="grf", object_size=256, scan_step=6.0, seed=0))
+    spec = SimulationSpec(N=N, object_kind="grf", object_size=224, n_positions=args.patterns, seed=0)
+    _, arrays = simulate_dataset(spec)
     data = write_npz(tmp / "bench.npz", arrays)
     rows = []
-    for engine in args.engines:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                CHILD,
-                engine,
-                str(data),
-                str(args.minutes),
-                str(args.n_filters_scale),
-                str(tmp / engine),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
-        if line is None:
-            print(result.stderr[-3000:])
-            continue
-        rows.append(json.loads(line[7:]))
-    print(
-        f"dataset: {len(arrays['xcoords'])} patterns of 64x64, gridsize 2, 256x256 object, 1e9 photons; "
-        f"training budget {args.minutes} min per engine, n_filters_scale {args.n_filters_scale}"
-    )
-    header = ("engine", "epochs", "train pat/s", "infer+stitch pat/s", "amp SSIM", "phase SSIM", "peak RSS MB")
-    print(" | ".join(header))
+    for gridsize in args.gridsizes:
+        for engine in args.engines:
+            print(f"... {engine}, gridsize {gridsize}", file=sys.stderr, flush=True)
+            row = measure(engine, gridsize, data, tmp, args.patterns)
+            row["train_flops"] = flops_per_pattern(gridsize) * row["train_patterns_per_second"]
+            rows.append(row)
+    tiny = {engine: train(engine, data, tmp / f"{engine}-tiny", 1, 1, TINY_GROUPS)[0] for engine in args.engines}
+    peak = matmul_peak()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; float32 matmul peak "
+          f"{peak / 1e9:.1f} GFLOP/s")
+    print(f"{len(arrays['xcoords'])} patterns, N={N}, batch {BATCH}, default width; whole `ptycho` commands")
+    print("| engine | gridsize | training patterns/s | training GFLOP/s, nominal (% of matmul peak) | fixed cost, "
+          f"1-epoch train | inference, {args.patterns} patterns (whole process) | peak RSS (inference) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")  # nominal: direct-convolution FLOPs; Winograd needs fewer
     for r in rows:
-        print(
-            " | ".join(
-                [
-                    r["engine"],
-                    str(r["epochs"]),
-                    f"{r['train_patterns_per_second']:.1f}",
-                    f"{r['infer_patterns_per_second']:.1f}",
-                    f"{r['amplitude_ssim']:.3f}",
-                    f"{r['phase_ssim']:.3f}",
-                    f"{r['peak_rss_mb']:.0f}",
-                ]
-            )
-        )
-    torch_row = next((r for r in rows if "achieved_flops" in r), None)
-    if torch_row:
-        peak = matmul_flops()
-        print(
-            f"pytorch training: {torch_row['achieved_flops'] / 1e9:.1f} GFLOP/s achieved vs {peak / 1e9:.1f} GFLOP/s "
-            f"float32 matmul ({100 * torch_row['achieved_flops'] / peak:.0f}%)"
-        )
+        print(f"| {r['engine']} | {r['gridsize']} | {r['train_patterns_per_second']:.1f} | "
+              f"{r['train_flops'] / 1e9:.1f} ({100 * r['train_flops'] / peak:.0f}%) | "
+              f"{r['fixed_cost_seconds']:.1f} s | "
+              f"{r['infer_seconds']:.1f} s | {r['infer_peak_rss_mb'] / 1024:.2f} GB |")
+    print("tiny 1-epoch `ptycho train` (16 groups), whole process: "
+          + ", ".join(f"{engine} {seconds:.1f} s" for engine, seconds in tiny.items()))
+    if args.json:
+        payload = {"rows": rows, "tiny_train_seconds": tiny, "matmul_peak_flops": peak}
+        args.json.write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":
