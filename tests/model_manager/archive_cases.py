@@ -9,6 +9,7 @@ verdict (``must_refuse``), decided by how it was made, never by the reader under
 from __future__ import annotations
 
 import bz2
+import functools
 import hashlib
 import json
 import struct
@@ -110,8 +111,9 @@ def with_member(members: list[Member], name: str, data: bytes) -> list[Member]:
     return [replace(m, data=data) if m.name == name else m for m in members]
 
 
-def huge_zero_member(name: str, size: int) -> tuple[Member, str]:
-    """A member that inflates to ``size`` zero bytes from about ``size / 1000`` bytes, and its sha256.
+@functools.lru_cache(maxsize=2)
+def _zeros_deflated(size: int) -> tuple[bytes, int, str]:
+    """A deflate stream of ``size`` zero bytes (about ``size / 1000`` long), its CRC-32 and sha256.
 
     Deflate blocks ended by a full flush restart from an empty window, so one compressed 16 MiB block of
     zeros repeats verbatim; the stream closes with an empty final block.
@@ -124,8 +126,13 @@ def huge_zero_member(name: str, size: int) -> tuple[Member, str]:
     for _ in range(size // chunk):
         crc = zlib.crc32(zeros, crc)
         digest.update(zeros)
-    payload = block * (size // chunk) + b"\x03\x00"
-    return Member(name, payload=payload, size=size, crc=crc), digest.hexdigest()
+    return block * (size // chunk) + b"\x03\x00", crc, digest.hexdigest()
+
+
+def huge_zero_member(name: str, size: int) -> tuple[Member, str]:
+    """A member that inflates to ``size`` zero bytes (a multiple of 16 MiB), with true CRC; and its sha256."""
+    payload, crc, digest = _zeros_deflated(size)
+    return Member(name, payload=payload, size=size, crc=crc), digest
 
 
 def npz_with_object_array() -> bytes:

@@ -83,8 +83,8 @@ def test_only_stale_temp_files_of_that_target_are_removed(tmp_path):
         (tmp_path / name).write_bytes(b"partial")
         if aged:
             os.utime(tmp_path / name, (now - 2 * STALE_AFTER_S,) * 2)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = tmp_path / f".{ARCHIVE_NAME}.{_host()}.{int(gone.stdout)}.abcd1236.tmp.zip"  # its writer has exited
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f".{ARCHIVE_NAME}.{_host()}.{int(exited.stdout)}.abcd1236.tmp.zip"  # its writer has exited
     dead.write_bytes(b"partial")
     removed = remove_stale_temp_files(target, now)
     assert set(removed) == {tmp_path / name for name, _, gone in cases.values() if gone} | {dead}
