@@ -17,6 +17,7 @@ import numpy as np
 
 from ptycho import metrics
 from ptycho.atomic import atomic_path
+from ptycho.cli.options import non_negative_int, positive_int, writable_folder
 from ptycho.cli.simulate import add_arguments, spec_from_args, write_simulation
 from ptycho.data_contract import read_npz
 
@@ -194,7 +195,8 @@ def engine_agreement(rows: list[dict]) -> float | None:
 
 
 def run(args) -> int:
-    out = Path(args.output_dir)
+    spec = None if args.data else spec_from_args(args)  # usage errors first, then the folder
+    out = writable_folder(args.output_dir, "--output-dir")
     if args.data:
         data = Path(args.data)
         dataset = read_npz(data)
@@ -202,7 +204,7 @@ def run(args) -> int:
         source = f"{data.name} ({len(dataset)} patterns of {dataset.N}×{dataset.N})"
     else:
         data = out / "demo_data.npz"
-        dataset = write_simulation(spec_from_args(args), data, out / "demo_data.png", args.gridsize)
+        dataset = write_simulation(spec, data, out / "demo_data.png", args.gridsize)
         source = f"simulated {args.object[0]} object, {len(dataset)} patterns of {dataset.N}×{dataset.N}"
     rows = [row for engine in args.engines for row in run_engine(engine, data, out, args)]
     if args.iterations:
@@ -218,12 +220,18 @@ def add_parser(sub) -> None:
     parser.add_argument("--output-dir", default="demo_output", help="report folder (default demo_output)")
     parser.add_argument("--data", default=None, help="run on this NPZ instead of the simulated dataset")
     parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES), help="engines to compare")
-    parser.add_argument("--epochs", type=int, default=60, help="training epochs per engine (default 60)")
-    parser.add_argument("--refine", type=int, default=20, help="refinement iterations after each network (default 20)")
+    parser.add_argument("--epochs", type=positive_int, default=60, help="training epochs per engine (default 60)")
+    parser.add_argument(
+        "--refine", type=non_negative_int, default=20, help="refinement iterations after each network (default 20)"
+    )
     parser.add_argument("--algorithm", choices=("epie", "rpie"), default="rpie", help="iterative solver shown beside")
-    parser.add_argument("--iterations", type=int, default=50, help="its iterations (default 50; 0: skip it)")
-    parser.add_argument("--n-groups", type=int, default=128, help="groups to train on (default 128)")
-    parser.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
-    parser.add_argument("--n-filters-scale", type=int, default=1, help="network width (default 1: fast on a CPU)")
+    parser.add_argument(
+        "--iterations", type=non_negative_int, default=50, help="its iterations (default 50; 0: skip it)"
+    )
+    parser.add_argument("--n-groups", type=positive_int, default=128, help="groups to train on (default 128)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="batch size (default 8)")
+    parser.add_argument(
+        "--n-filters-scale", type=positive_int, default=1, help="network width (default 1: fast on a CPU)"
+    )
     add_arguments(parser)
     parser.set_defaults(run=run, object=("grf", None), object_size=128, scan_step=8.0, gridsize=2)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ptycho import metrics
 from ptycho.atomic import atomic_path
+from ptycho.cli.options import positive_int, writable_file
 from ptycho.data_contract import read_npz
 from ptycho.errors import DataContractError
 
@@ -30,6 +31,9 @@ def run(args) -> int:
     from ptycho.outputs import inner_region
     from ptycho.plotting import plot_comparison
 
+    for path, flag in ((args.output, "--output"), (args.plot, "--plot")):
+        if path:
+            writable_file(path, flag)
     obj, positions = _reconstruction(Path(args.reconstruction))
     truth = read_npz(args.truth).objectGuess
     if truth is None:
@@ -61,7 +65,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--reconstruction", required=True, help="reconstruction.npz written by ptycho infer")
     p.add_argument("--truth", required=True, help="NPZ holding the ground-truth objectGuess")
-    p.add_argument("--M", type=int, default=20, help="stitching window used for the reconstruction")
+    p.add_argument("--M", type=positive_int, default=20, help="stitching window used for the reconstruction")
     p.add_argument("--output", help="write the metrics as JSON here")
     p.add_argument("--plot", help="write a comparison figure (PNG) here")
     p.set_defaults(run=run)

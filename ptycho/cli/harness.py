@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ptycho.cli.options import positive_int, writable_file
 from ptycho.testing.history import load_history
 
 
 def run(args) -> int:
     from ptycho.plotting import pyplot, save_figure
 
+    writable_file(args.output, "--output")
     sessions = load_history(Path(args.history))
     if not sessions:
         raise ValueError(f"{args.history} holds no sessions yet")
@@ -38,5 +40,5 @@ def add_parser(sub) -> None:
     plot = inner.add_parser("plot", help="draw runtime over time per test as a PNG")
     plot.add_argument("history", help="JSONL written by pytest --runtime-history")
     plot.add_argument("--output", "-o", default="runtime_history.png", help="PNG to write")
-    plot.add_argument("--top", type=int, default=10, help="how many of the slowest tests to draw")
+    plot.add_argument("--top", type=positive_int, default=10, help="how many of the slowest tests to draw")
     plot.set_defaults(run=run)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ptycho.cli.options import add_backend, add_torch_knobs, execution_config
+from ptycho.cli.options import (
+    add_backend,
+    add_torch_knobs,
+    execution_config,
+    non_negative_int,
+    positive_int,
+    writable_folder,
+)
 from ptycho.data_contract import read_npz
 from ptycho.errors import ConfigError
 from ptycho.outputs import Outcome, consistency, score, write_comparison, write_json, write_reconstruction
@@ -60,15 +67,17 @@ def _quality_line(stage: str, fit: dict, quality: dict | None) -> str:
 def run(args) -> int:
     from ptycho.workflows.inference import infer_with_backend
 
-    if args.refine < 0:
-        raise ConfigError(f"--refine {args.refine}: give a number of refinement iterations >= 0")
     if args.refine_probe and not args.refine:
         raise ConfigError("--refine-probe needs --refine K (the probe is refined during those K iterations)")
     execution = execution_config(args, args.quiet)  # rejects torch knobs for tensorflow
     accelerator = None if execution is None else execution.accelerator
     raw = RawData(read_npz(args.data))
+    if args.M > raw.N:  # known from the data alone: refused before the model is loaded
+        raise ConfigError(
+            f"--M {args.M}: the stitched window is larger than the {raw.N}×{raw.N} patterns of {args.data}"
+        )
+    out = writable_folder(args.output_dir, "--output-dir")
     result = infer_with_backend(Path(args.model), raw, args.backend, args.n_groups, args.M, accelerator)
-    out = Path(args.output_dir)
     history_file = Path(args.model) / "history.json"
     history = json.loads(history_file.read_text()) if history_file.is_file() else None
     truth = raw.objectGuess
@@ -123,15 +132,15 @@ def add_parser(sub) -> None:
         "--n-groups",
         "--n_groups",
         dest="n_groups",
-        type=int,
+        type=positive_int,
         default=None,
         help="groups to reconstruct (default: every scan position)",
     )
-    p.add_argument("--M", type=int, default=20, help="central window stitched from each patch")
+    p.add_argument("--M", type=positive_int, default=20, help="central window stitched from each patch")
     refine = p.add_argument_group("physics refinement")
     refine.add_argument(
         "--refine",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="K",
         help="after the network, K iterations of Poisson-likelihood refinement of the object (0: none)",

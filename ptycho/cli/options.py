@@ -1,26 +1,123 @@
-"""Options shared by ``ptycho train`` and ``ptycho infer``: backend, torch execution knobs, aliases."""
+"""Options shared by the commands: number types that refuse impossible values while the command line is
+parsed (a usage error, exit 2, before any work), the check that an output folder can be written, the
+backend, the PyTorch execution knobs, deprecated aliases."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import tempfile
 import warnings
+from pathlib import Path
 
 from ptycho.config.config import ACCELERATORS, LOGGER_BACKENDS, STRATEGIES, PyTorchExecutionConfig
-from ptycho.errors import ConfigError
+from ptycho.errors import ConfigError, PtychoError
+
+
+def _whole_number(value: str, least: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < least:
+        raise argparse.ArgumentTypeError(f"{value} is below {least}; give a whole number >= {least}")
+    return number
+
+
+def positive_int(value: str) -> int:
+    """A count that must be at least 1 (epochs, groups, batch size, gridsize, positions…)."""
+    return _whole_number(value, 1)
+
+
+def non_negative_int(value: str) -> int:
+    """A count where 0 means "none" (refinement iterations, workers), or a seed."""
+    return _whole_number(value, 0)
+
+
+def _finite_number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{value} is not a finite number")
+    return number
+
+
+def positive_float(value: str) -> float:
+    """A finite quantity above 0 (photons, learning rate, scan step…)."""
+    number = _finite_number(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not above 0; give a number > 0")
+    return number
+
+
+# Far above any detector (about 1e9 photons a pattern is a bright synchrotron), far below numpy's Poisson
+# sampler's limit (about 9e18 a pixel) and float32's range once squared: larger counts only overflow.
+MAX_PHOTONS = 1e15
+
+
+def photon_count(value: str) -> float:
+    """Photons per pattern: above 0 and at most :data:`MAX_PHOTONS`."""
+    number = positive_float(value)
+    if number > MAX_PHOTONS:
+        raise argparse.ArgumentTypeError(f"{value} is above {MAX_PHOTONS:.0e}, more than any detector counts")
+    return number
+
+
+def non_negative_float(value: str) -> float:
+    """A finite quantity where 0 means "none"."""
+    number = _finite_number(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0; give a number >= 0")
+    return number
+
+
+def writable_folder(folder, flag: str) -> Path:
+    """``folder``, created when missing and shown writable by a probe file (removed again), before any work:
+    a run must not train for an hour and only then find it cannot save."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".ptycho-write-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise PtychoError(
+            f"{flag} {folder}: cannot write into this folder ({exc.strerror or exc}); give {flag} a folder "
+            "you can write to, or make this one writable"
+        ) from exc
+    return folder
+
+
+def writable_file(path, flag: str) -> Path:
+    """``path``'s folder checked with :func:`writable_folder` (files are written by replacing, so the folder
+    is what must be writable)."""
+    path = Path(path)
+    writable_folder(path.parent, flag)
+    return path
+
 
 # dest -> (flags, kwargs); the PyTorch engine's knobs, rejected for the TensorFlow backend
 TORCH_KNOBS = {
     "accelerator": (("--accelerator",), {"choices": ACCELERATORS, "help": "auto|cpu|gpu|cuda|tpu|mps"}),
-    "devices": (("--devices",), {"type": int, "help": "number of devices/processes (e.g. 2 with --strategy ddp)"}),
+    "devices": (
+        ("--devices",),
+        {"type": positive_int, "help": "number of devices/processes (e.g. 2 with --strategy ddp)"},
+    ),
     "strategy": (("--strategy",), {"choices": STRATEGIES, "help": "auto|ddp|ddp_spawn|single_device"}),
     "logger": (("--logger",), {"choices": LOGGER_BACKENDS, "help": "csv (default)|tensorboard|mlflow|none"}),
-    "num_workers": (("--num-workers", "--num_workers"), {"type": int, "help": "data-loader workers"}),
-    "learning_rate": (("--learning-rate", "--learning_rate"), {"type": float, "help": "learning rate"}),
+    "num_workers": (("--num-workers", "--num_workers"), {"type": non_negative_int, "help": "data-loader workers"}),
+    "learning_rate": (("--learning-rate", "--learning_rate"), {"type": positive_float, "help": "learning rate"}),
     "accum_steps": (
         ("--accum-steps", "--accumulate-grad-batches"),
-        {"type": int, "help": "gradient accumulation steps"},
+        {"type": positive_int, "help": "gradient accumulation steps"},
     ),
-    "gradient_clip_val": (("--gradient-clip-val",), {"type": float, "help": "gradient clipping value"}),
+    "gradient_clip_val": (
+        ("--gradient-clip-val",),
+        {"type": positive_float, "help": "gradient clipping value"},
+    ),
     "deterministic": (
         ("--deterministic",),
         {"action": argparse.BooleanOptionalAction, "help": "deterministic algorithms (default on)"},

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from ptycho.cli.options import writable_file
+
 
 def table(results) -> str:
     width = max(len(r.name) for r in results)
@@ -33,6 +35,8 @@ def run(args) -> int:
     from ptycho.atomic import atomic_path
     from ptycho.parity import registry
 
+    if args.report:
+        writable_file(args.report, "--report")
     checks = registry.all_checks(tuple(args.group) if args.group else None)
     start = time.perf_counter()
 

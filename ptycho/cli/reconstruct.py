@@ -4,10 +4,9 @@ as ``ptycho infer``. It is the yardstick every PINN quality number is shown besi
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from ptycho.cli.options import non_negative_int, positive_int, writable_folder
 from ptycho.data_contract import read_npz
-from ptycho.errors import ConfigError
 from ptycho.outputs import Outcome, consistency, score, write_json, write_reconstruction
 from ptycho.physics import mean_photons
 from ptycho.raw_data import RawData
@@ -15,10 +14,7 @@ from ptycho.solver import reconstruct_iterative
 
 
 def run(args) -> int:
-    if args.iterations < 1:
-        raise ConfigError(f"--iterations {args.iterations}: give at least 1 iteration")
-    if args.batch_size < 1:
-        raise ConfigError(f"--batch-size {args.batch_size}: give a batch of at least 1 position")
+    out = writable_folder(args.output_dir, "--output-dir")
     raw = RawData(read_npz(args.data))
     estimate = reconstruct_iterative(
         raw, args.algorithm, args.iterations, refine_probe=args.refine_probe, batch_size=args.batch_size, seed=args.seed
@@ -31,7 +27,6 @@ def run(args) -> int:
         photon_count=mean_photons(raw.diff3d),
         losses=tuple(row["poisson_nll"] for row in estimate.history),
     )
-    out = Path(args.output_dir)
     files = write_reconstruction(outcome, out, raw.objectGuess)
     fit = consistency(outcome, raw.diff3d) | {"seconds": estimate.seconds, "iterations": args.iterations}
     files["consistency"] = write_json(out / "consistency.json", fit)
@@ -62,8 +57,8 @@ def add_parser(sub) -> None:
         default="rpie",
         help="ePIE or regularised PIE (Maiden et al. 2017)",
     )
-    p.add_argument("--iterations", type=int, default=50, help="passes over every scan position")
+    p.add_argument("--iterations", type=positive_int, default=50, help="passes over every scan position")
     p.add_argument("--refine-probe", action="store_true", help="update the probe too (from the third iteration)")
-    p.add_argument("--batch-size", type=int, default=16, help="positions updated together")
-    p.add_argument("--seed", type=int, default=0, help="seed of the visiting order")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="positions updated together")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the visiting order")
     p.set_defaults(run=run)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ptycho.cli.options import non_negative_int, photon_count, positive_float, positive_int, writable_file
 from ptycho.config.config import SUPPORTED_N
 from ptycho.data_contract import write_npz
+from ptycho.errors import ConfigError
 from ptycho.grouping import group_neighbors
 from ptycho.plotting import plot_dataset
 from ptycho.simulation import SimulationSpec, simulate_dataset
@@ -36,10 +38,10 @@ def _probe(value: str) -> tuple[str, str | None]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The simulation options (shared with ``ptycho demo``)."""
     g = parser.add_argument_group("simulation")
-    g.add_argument("--N", type=int, default=64, choices=SUPPORTED_N, help="pattern size (default 64)")
+    g.add_argument("--N", type=positive_int, default=64, choices=SUPPORTED_N, help="pattern size (default 64)")
     g.add_argument(
         "--gridsize",
-        type=int,
+        type=positive_int,
         default=1,
         help="group side the data is meant for; the picture marks one group (default 1)",
     )
@@ -50,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KIND",
         help="lines | grf | star | image:PATH (default lines)",
     )
-    g.add_argument("--object-size", type=int, default=192, help="object side in pixels (default 192)")
+    g.add_argument("--object-size", type=positive_int, default=192, help="object side in pixels (default 192)")
     g.add_argument(
         "--probe",
         type=_probe,
@@ -58,16 +60,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KIND",
         help="disk (defocused, diameter 2N/probe-scale) | file:PATH.npz (default disk)",
     )
-    g.add_argument("--probe-scale", type=float, default=4.0, help="disk probe: N / radius (default 4)")
+    g.add_argument("--probe-scale", type=positive_float, default=4.0, help="disk probe: N / radius (default 4)")
     g.add_argument("--scan", choices=SCANS, default="jitter", help="scan pattern (default jitter)")
-    g.add_argument("--scan-step", type=float, default=None, help="scan step in pixels (default N/4)")
-    g.add_argument("--n-positions", type=int, default=None, help="keep at most this many positions")
-    g.add_argument("--nphotons", type=float, default=1e9, help="mean photons per pattern (default 1e9)")
+    g.add_argument("--scan-step", type=positive_float, default=None, help="scan step in pixels (default N/4)")
+    g.add_argument("--n-positions", type=positive_int, default=None, help="keep at most this many positions")
+    g.add_argument("--nphotons", type=photon_count, default=1e9, help="mean photons per pattern (default 1e9)")
     g.add_argument("--counts", action="store_true", help="store integer counts instead of amplitudes")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+
+
+MAX_OBJECT_SIZE = 16384  # a 16384² complex object already takes 4 GiB: far beyond any simulated test object
+MAX_SCAN_POSITIONS = 10_000_000  # the scan's coordinates are made before --n-positions keeps some of them
+MAX_PATTERN_BYTES = 8 * 2**30  # float32 patterns kept: must fit in a workstation's memory with room to spare
+
+
+def check_size(args) -> None:
+    """Refuse, before any work, a simulation too large to hold in memory (a usage error naming the flags)."""
+    if args.object_size > MAX_OBJECT_SIZE:
+        raise ConfigError(f"--object-size {args.object_size}: at most {MAX_OBJECT_SIZE} px can be simulated")
+    step = args.scan_step or args.N / 4
+    positions = (max(args.object_size - args.N, 1) / step + 1) ** 2  # a grid over the object (spiral: about as many)
+    scan = f"--scan-step {step:g} over a {args.object_size}-px object gives about {positions:.3g} scan positions"
+    if positions > MAX_SCAN_POSITIONS:
+        raise ConfigError(
+            f"{scan}, above the {MAX_SCAN_POSITIONS:.0e} allowed: raise --scan-step or lower --object-size"
+        )
+    gib = min(positions, args.n_positions or positions) * args.N**2 * 4 / 2**30
+    if gib > MAX_PATTERN_BYTES / 2**30:
+        raise ConfigError(
+            f"{scan}: {gib:.3g} GiB of {args.N}×{args.N} patterns, above the {MAX_PATTERN_BYTES // 2**30} GiB "
+            "allowed: raise --scan-step, lower --object-size or keep fewer with --n-positions"
+        )
 
 
 def spec_from_args(args) -> SimulationSpec:
+    check_size(args)
     return SimulationSpec(
         N=args.N,
         object_kind=args.object[0],
@@ -107,15 +134,17 @@ def write_simulation(spec: SimulationSpec, output: Path, picture: Path | None, g
 
 
 def run(args) -> int:
-    output = Path(args.output)
-    picture = None if args.no_plot else Path(args.plot or output.with_suffix(".png"))
-    write_simulation(spec_from_args(args), output, picture, args.gridsize)
+    spec = spec_from_args(args)  # usage errors first, then the folders
+    output = writable_file(args.output, "--output")
+    picture = None if args.no_plot else writable_file(args.plot or output.with_suffix(".png"), "--plot")
+    write_simulation(spec, output, picture, args.gridsize)
     return 0
 
 
 def run_import(args) -> int:
     from ptycho.velociprobe import convert
 
+    writable_file(args.output, "--output")
     path = convert(args.source, args.output)
     print(f"wrote {path}")
     return 0

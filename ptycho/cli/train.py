@@ -6,7 +6,16 @@ import argparse
 import logging
 from pathlib import Path
 
-from ptycho.cli.options import DeprecatedAlias, add_backend, add_torch_knobs, execution_config
+from ptycho.cli.options import (
+    DeprecatedAlias,
+    add_backend,
+    add_torch_knobs,
+    execution_config,
+    non_negative_int,
+    photon_count,
+    positive_int,
+    writable_folder,
+)
 from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
 from ptycho.data_contract import read_npz
 from ptycho.outputs import epochs_trained, write_history
@@ -39,13 +48,12 @@ def run(args) -> int:
     from ptycho.workflows.backend_selector import save_model_with_backend, train_cdi_model_with_backend
 
     execution = execution_config(args, args.quiet)
+    out = writable_folder(args.output_dir, "--output-dir")
     train_raw = RawData(read_npz(args.train_data))
     test_raw = RawData(read_npz(args.test_data)) if args.test_data else None
     if args.N is not None and args.N != train_raw.N:
         raise ValueError(f"--N {args.N} does not match the {train_raw.N}×{train_raw.N} patterns of {args.train_data}")
     config = training_config(args, train_raw.N)
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     results = train_cdi_model_with_backend(
         train_raw, test_raw, config, torch_execution_config=execution, resume=bool(getattr(args, "resume", False))
     )
@@ -55,10 +63,7 @@ def run(args) -> int:
     write_history(results["history"], out)
     final = results["history"]["train_loss"][-1]
     total = epochs_trained(results["history"])[-1]  # a resumed run counts the epochs before it too
-    print(
-        f"trained ({args.backend}) {total} epochs, final loss {final:.6g}; "
-        f"wrote {archive} and {out / 'history.csv'}"
-    )
+    print(f"trained ({args.backend}) {total} epochs, final loss {final:.6g}; wrote {archive} and {out / 'history.csv'}")
     return 0
 
 
@@ -79,21 +84,33 @@ def add_parser(sub) -> None:
         default="training_outputs",
         help="folder for the archive and history",
     )
-    p.add_argument("--epochs", "--nepochs", "--max_epochs", dest="epochs", type=int, default=50, help="epochs")
-    p.add_argument("--n-groups", "--n_groups", dest="n_groups", type=int, default=512, help="groups to train on")
+    p.add_argument("--epochs", "--nepochs", "--max_epochs", dest="epochs", type=positive_int, default=50, help="epochs")
     p.add_argument(
-        "--n_images", dest="n_groups", action=DeprecatedAlias, type=int, new="--n-groups", help=argparse.SUPPRESS
+        "--n-groups", "--n_groups", dest="n_groups", type=positive_int, default=512, help="groups to train on"
     )
-    p.add_argument("--gridsize", type=int, default=1, help="group side; C = gridsize² patterns per group")
-    p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=16, help="batch size")
-    p.add_argument("--seed", type=int, default=0, help="seed for grouping, initial weights and shuffling")
-    p.add_argument("--N", type=int, choices=SUPPORTED_N, default=None, help="pattern size (default: the data's)")
-    p.add_argument("--n-filters-scale", type=int, default=2, help="width multiplier of the network")
+    p.add_argument(
+        "--n_images",
+        dest="n_groups",
+        action=DeprecatedAlias,
+        type=positive_int,
+        new="--n-groups",
+        help=argparse.SUPPRESS,
+    )
+    p.add_argument("--gridsize", type=positive_int, default=1, help="group side; C = gridsize² patterns per group")
+    p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=positive_int, default=16, help="batch size")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed for grouping, initial weights and shuffling")
+    p.add_argument(
+        "--N", type=positive_int, choices=SUPPORTED_N, default=None, help="pattern size (default: the data's)"
+    )
+    p.add_argument("--n-filters-scale", type=positive_int, default=2, help="width multiplier of the network")
     p.add_argument("--amp-activation", choices=AMP_ACTIVATIONS, default="sigmoid", help="amplitude activation")
     p.add_argument(
-        "--nphotons", type=float, default=1e9, help="photons per pattern (the default means: measure it from the data)"
+        "--nphotons",
+        type=photon_count,
+        default=1e9,
+        help="photons per pattern (the default means: measure it from the data)",
     )
-    p.add_argument("--neighbor-count", type=int, default=4, help="neighbours K to draw groups from")
+    p.add_argument("--neighbor-count", type=positive_int, default=4, help="neighbours K to draw groups from")
     p.add_argument("--probe-trainable", action="store_true", help="refine the probe during training")
     add_torch_knobs(p)
     p.set_defaults(run=run)

@@ -125,6 +125,6 @@ def test_reconstruct_cli_errors_name_the_fix(tmp_path):
     result = run_ptycho("reconstruct", "--data", str(data), "--output-dir", str(tmp_path / "o"), check=False)
     assert result.returncode == 1 and "no 'probeGuess'" in result.stderr
     result = run_ptycho("reconstruct", "--data", str(data), "--iterations", "0", check=False)
-    assert result.returncode == 2 and "give at least 1 iteration" in result.stderr
+    assert result.returncode == 2 and "argument --iterations: 0 is below 1" in result.stderr
     result = run_ptycho("infer", "--model", "m", "--data", str(data), "--refine-probe", check=False)
     assert result.returncode == 2 and "--refine-probe needs --refine K" in result.stderr
