@@ -17,7 +17,8 @@ Reading checks, in this order, so that nothing large or foreign is inflated befo
 3. the directory against the manifest: every member listed and present, the declared uncompressed sizes
    within the ceiling (:func:`max_archive_bytes`: ``PTYCHO_MAX_ARCHIVE_BYTES``, default 1 GiB in all)
    and no member inflating more than :data:`MAX_COMPRESSION_RATIO` times (a decompression bomb);
-4. each member, inflated as a stream under a hard cap of its declared size, against its sha256;
+4. each member, inflated as a stream that stops at its declared size and must reach it exactly, against
+   its sha256;
 5. ``params.json``: an object whose model settings form a valid ``ModelConfig``, with a finite positive
    ``intensity_scale`` and (when present) the manifest's ``backend``.
 
@@ -280,20 +281,24 @@ def _check_directory(source: str, infos: list[zipfile.ZipInfo], checksums: dict)
             )
 
 
-def _inflate(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
-    """A member's bytes, read as a stream that stops at ``cap`` (zipfile also stops at the declared size)."""
-    chunks, total = [], 0
+def _inflate(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, read as a stream that stops at its declared size (a size checked beforehand)
+    and must reach it exactly."""
+    chunks, total, cap = [], 0, info.file_size
     try:
         with zf.open(info) as stream:
             while chunk := stream.read(min(_CHUNK, cap + 1 - total)):
                 total += len(chunk)
                 if total > cap:
-                    raise ArchiveError(f"{source}: member {info.filename} inflates past its declared "
-                                       f"{cap} bytes; the archive is damaged or hostile")
+                    break
                 chunks.append(chunk)
     except _ZIP_FAILURES as exc:
         raise ArchiveError(f"{source}: member {info.filename} does not inflate ({type(exc).__name__}: "
                            f"{str(exc)[:200]}); the archive is damaged or truncated, use an intact copy") from None
+    if total != cap:
+        raise ArchiveError(f"{source}: member {info.filename} inflates to {'more than ' if total > cap else ''}"
+                           f"{total} bytes but the zip directory declares {cap}; the archive is damaged or "
+                           "hostile, use an intact copy")
     return b"".join(chunks)
 
 
@@ -327,12 +332,12 @@ def _read_zip(path: Path) -> tuple[str, dict, dict[str, bytes]]:
         if by_name[MANIFEST].file_size > MANIFEST_MAX_BYTES:
             raise _edited(source, f"declares {by_name[MANIFEST].file_size} bytes (a manifest is under "
                                   f"{MANIFEST_MAX_BYTES})")
-        raw_manifest = _inflate(source, zf, by_name[MANIFEST], MANIFEST_MAX_BYTES)
+        raw_manifest = _inflate(source, zf, by_name[MANIFEST])
         manifest = _check_manifest(source, _parse_json(source, MANIFEST, raw_manifest))
         checksums = manifest["sha256"]
         _check_directory(source, infos, checksums)
-        members = {name: _verified(source, name, _inflate(source, zf, by_name[name], by_name[name].file_size),
-                                   checksums) for name in checksums}
+        members = {name: _verified(source, name, _inflate(source, zf, by_name[name]), checksums)
+                   for name in checksums}
     return source, manifest, {MANIFEST: raw_manifest, **members}
 
 

@@ -92,6 +92,10 @@ def manifest_of(members: list[Member]) -> dict:
     return json.loads(next(m.data for m in members if m.name == MANIFEST))
 
 
+def _is_digest(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef")
+
+
 def with_manifest(members: list[Member], manifest, refresh: bool = True) -> list[Member]:
     """``members`` with ``manifest`` written in; ``refresh`` recomputes every well-formed sha256 and the
     integrity record, as a forger (or a careless tool) would, so only the content checks can catch the change."""
@@ -99,8 +103,8 @@ def with_manifest(members: list[Member], manifest, refresh: bool = True) -> list
         if isinstance(manifest.get("sha256"), dict):
             digests = {m.name: hashlib.sha256(m.data).hexdigest() for m in members
                        if m.name != MANIFEST and m.payload is None}  # a forged payload's digest is the caller's
-            manifest["sha256"] = {name: digests.get(name, digest) if isinstance(digest, str) and len(digest) == 64
-                                  else digest for name, digest in manifest["sha256"].items()}
+            manifest["sha256"] = {name: digests.get(name, digest) if _is_digest(digest) else digest
+                                  for name, digest in manifest["sha256"].items()}
         if INTEGRITY_FIELD in manifest:
             manifest[INTEGRITY_FIELD] = manifest_digest(manifest)
     data = json.dumps(manifest).encode()
