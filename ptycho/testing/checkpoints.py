@@ -8,17 +8,19 @@ checks.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 REQUIRED_HPARAMS = ("model_config", "data_config", "training_config", "inference_config")
 
 
 def _load_failure(path: Path, exc: Exception) -> str:
-    """One sentence on why ``torch.load(weights_only=True)`` refused ``path`` (its message runs to pages)."""
-    import pickle
-
-    detail = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
-    if isinstance(exc, pickle.UnpicklingError):
+    """One sentence on why ``torch.load(weights_only=True)`` refused ``path`` (its message runs to pages):
+    pickled objects only when the file really names a global to build, else damage."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    telling = [line for line in lines if "GLOBAL" in line or "Unsupported" in line or "global" in line]
+    detail = f"{type(exc).__name__}: {(telling or lines or [''])[0][:200]}"
+    if any("GLOBAL" in line or "global" in line for line in telling):
         return (f"{path}: refused: it holds pickled objects beyond plain tensors and settings, which are never "
                 f"loaded ({detail}); use a checkpoint written by ptycho train")
     return (f"{path}: does not load with torch.load(weights_only=True) ({detail}); it is damaged, truncated or "
@@ -40,7 +42,9 @@ def load_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> dict:
     if path.stat().st_size == 0:
         raise ArchiveError(f"{path}: is empty (0 bytes), an interrupted copy or save; use an intact checkpoint")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the refusal below says it all
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged or hostile file; all mean "refused"
         raise ArchiveError(_load_failure(path, exc)) from None
     if not isinstance(ckpt, dict):

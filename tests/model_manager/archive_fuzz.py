@@ -8,7 +8,8 @@ reader can check, such as a timestamp). The oracle:
 
 - only :class:`~ptycho.errors.PtychoError` (``ArchiveError``) or ``FileNotFoundError`` escapes a reader;
 - every message names the file (or folder) it was given;
-- "holds pickled objects" appears exactly when the case put an object array in;
+- "holds pickled objects" appears exactly when the case put an object array (or, in a checkpoint, an
+  object only a full unpickle builds) in;
 - an accepted archive holds exactly the members and arrays of the valid archive it was made from, and an
   accepted checkpoint has the structure of a Lightning checkpoint, checked here independently.
 """
@@ -320,7 +321,7 @@ def draw_checkpoint_case(draw, kind: str, folder: Path) -> Case:
         else:
             ckpt[where]["payload"] = Payload()
         path.write_bytes(_saved(ckpt, legacy=kind == "legacy_pickle_payload"))
-        return Case(path, kind, must_refuse=True)
+        return Case(path, kind, must_refuse=True, object_array=True)
     if kind == "not_a_dict":
         import torch
 
@@ -376,6 +377,7 @@ def judge_checkpoint(case: Case) -> str:
         message = str(exc)
         assert str(case.path) in message, f"{case.kind}: the message does not name the file: {message}"
         assert "\n" not in message, f"{case.kind}: not one paragraph: {message}"
+        assert ("holds pickled objects" in message) == case.object_array, f"{case.kind}: {message}"
         assert not case.must_accept, f"{case.kind}: a valid checkpoint was refused: {message}"
         return "refused"
     assert not case.must_refuse, f"{case.kind}: an invalid checkpoint was accepted"
