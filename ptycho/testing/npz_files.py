@@ -14,6 +14,8 @@ import zlib
 import numpy as np
 from numpy.lib import format as npy_format
 
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
 
 def npy_header(shape: tuple[int, ...], descr: str = "<f8", fortran: bool = False) -> bytes:
     """A version 1.0 ``.npy`` header declaring ``shape`` and ``descr``, padded like numpy's."""
@@ -35,11 +37,12 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 
 def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
-    """A zip of raw members (``NAME.npy`` -> bytes), the way ``numpy.savez`` lays one out."""
+    """A zip of raw members (``NAME.npy`` -> bytes), the way ``numpy.savez`` lays one out; a fixed
+    timestamp keeps equal inputs byte-identical (reproducible fuzz cases)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as zf:
         for name, data in members.items():
-            zf.writestr(name, data)
+            zf.writestr(zipfile.ZipInfo(name, date_time=FIXED_TIME), data, compress_type=compression)
     return buffer.getvalue()
 
 
@@ -78,7 +81,7 @@ def deflate_bomb(name: str, shape: tuple[int, ...], descr: str = "<f4") -> bytes
     for _ in range(full):
         crc = zlib.crc32(zero_mib, crc)
     crc = zlib.crc32(bytes(tail), crc)
-    info = zipfile.ZipInfo(f"{name}.npy", date_time=(2020, 1, 1, 0, 0, 0))
+    info = zipfile.ZipInfo(f"{name}.npy", date_time=FIXED_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.file_size, info.compress_size, info.CRC = len(header) + total, len(stream), crc
     return _raw_zip(info, stream)
