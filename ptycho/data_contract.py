@@ -10,6 +10,11 @@ FORMAT-001, the one layout rule: a diffraction array whose first axis has ``len(
 canonical ``(n, H, W)`` and kept (also when the last axis happens to match too); otherwise one whose last
 axis has ``len(xcoords)`` entries and whose first two axes are equal is legacy ``(H, W, n)`` and is
 transposed; anything else is an error.
+
+Checking runs in two steps: the layout (keys, dtypes, shapes: :func:`check_layout`), which for a file
+runs on the declared ``.npy`` headers before anything is inflated, then one value pass on each array
+already cast to the type it is kept in (finite and within the sane ranges below), so nothing finite in
+float64 can turn into inf later.
 """
 
 from __future__ import annotations
@@ -194,7 +199,8 @@ def _checked(source: str, label: str, values: np.ndarray, limit: float, why: str
 
 
 def _coords(source: str, name: str, arr: np.ndarray) -> np.ndarray:
-    return _checked(source, f"'{name}'", arr.astype(np.float64), MAX_COORDINATE, "pixels; is the unit metres?")
+    why = "coordinates are in pixels: convert nm or µm with the pixel size"
+    return _checked(source, f"'{name}'", arr.astype(np.float64), MAX_COORDINATE, why)
 
 
 def _scan_index(source: str, arr: np.ndarray) -> np.ndarray:
@@ -222,13 +228,16 @@ def _diffraction(source: str, arr: np.ndarray, n: int) -> np.ndarray:
 
 
 def _field(source: str, name: str, arr: np.ndarray) -> np.ndarray:
-    return _checked(source, f"'{name}'", arr.astype(np.complex128), MAX_FIELD, "amplitude units")
+    return _checked(source, f"'{name}'", arr.astype(np.complex128), MAX_FIELD, "a scaling mistake: normalise it")
 
 
 def from_arrays(arrays: dict, source: str = "<arrays>") -> Dataset:
     """Check a mapping of arrays against the contract and return a :class:`Dataset`: first the layout
     (:func:`check_layout`), then one value pass on each array cast to the type it is kept in."""
-    arrays = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+    try:
+        arrays = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+    except ValueError as exc:  # ragged nested lists
+        raise _fail(source, f"holds a value that is not a rectangular array ({exc})") from None
     key = check_layout(source, arrays)
     x = _coords(source, "xcoords", arrays["xcoords"])
     dataset = Dataset(
