@@ -169,7 +169,7 @@ def test_bundle_with_unknown_backend_is_refused(fake_engines, tmp_path):
     _archive(tmp_path, "jax")
     from ptycho.config.config import InferenceConfig
 
-    with pytest.raises(ArchiveError, match="unknown backend 'jax'"):
+    with pytest.raises(ArchiveError, match="field 'backend' is 'jax', not one of 'tensorflow', 'pytorch'"):
         backend_selector.load_inference_bundle_with_backend(tmp_path, InferenceConfig())
 
 
