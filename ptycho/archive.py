@@ -39,6 +39,7 @@ import math
 import os
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -319,7 +320,7 @@ def _read_zip(path: Path) -> tuple[str, dict, dict[str, bytes]]:
         names = [info.filename for info in infos]
         for info in zf.infolist():
             _check_member_name(source, info.filename)
-        twice = sorted({name for name in names if names.count(name) > 1})
+        twice = sorted(name for name, count in Counter(names).items() if count > 1)
         if twice:
             raise ArchiveError(f"{source}: members {twice} appear more than once; refusing an ambiguous archive")
         odd = [info.filename for info in infos if info.compress_type not in _ZIP_METHODS]
