@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import logging
-import pickle
-import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,7 +13,8 @@ import torch
 
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.engines import Fitted, TrainingRun
-from ptycho.errors import ConfigError, PtychoError
+from ptycho.errors import ArchiveError, ConfigError
+from ptycho.testing.checkpoints import load_lightning_checkpoint
 from ptycho_torch.datamodule import PtychoDataModule
 from ptycho_torch.lightning_module import PtychoPINN_Lightning, loss_weights
 from ptycho_torch.model import DiffractionToObject, create_model
@@ -81,40 +80,20 @@ def inference_checkpoint(path: Path) -> bytes:
     return buffer.getvalue()
 
 
-RESUME_FIX = "train afresh without --resume, or delete the file and train again"
-
-
-def _load_failure(path: Path, exc: Exception) -> PtychoError:
-    """What a user reads when ``path`` does not load with ``torch.load(weights_only=True)``."""
-    blocked = re.search(r"GLOBAL ([\w.]+)", str(exc))  # torch names the object it refused to build
-    if isinstance(exc, pickle.UnpicklingError) and blocked:
-        return PtychoError(
-            f"cannot resume from {path}: refused, because loading it needs pickle (it holds the Python object "
-            f"{blocked.group(1)}, which only pickle can rebuild, and unpickling can run any code), while the "
-            f"checkpoints ptychopinn writes hold tensors and plain values only; {RESUME_FIX}."
-        )
-    if isinstance(exc, pickle.UnpicklingError):  # torch's first line would only speak of weights_only
-        reason = "its bytes are not a checkpoint's"
-    else:
-        lines = str(exc).strip().splitlines()
-        reason = f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
-    return PtychoError(
-        f"cannot resume from {path}: it is not a readable PyTorch checkpoint (damaged, truncated or another "
-        f"kind of file; {reason}); {RESUME_FIX}."
-    )
-
-
 def _resume_checkpoint(output_dir: Path, resume: bool) -> str | None:
-    """``OUTPUT_DIR/checkpoints/last.ckpt``, checked to load safely before any training starts."""
+    """``OUTPUT_DIR/checkpoints/last.ckpt``, checked to load safely (``weights_only``) before any training."""
     if not resume:
         return None
     last = output_dir / "checkpoints" / "last.ckpt"
     if not last.is_file():
         raise FileNotFoundError(f"cannot resume: no checkpoint at {last}; train without --resume first")
     try:
-        torch.load(last, map_location="cpu", weights_only=True)
-    except Exception as exc:  # every way a file can fail to load is the same answer: it cannot be resumed
-        raise _load_failure(last, exc) from exc
+        load_lightning_checkpoint(last)
+    except ArchiveError as exc:  # one sentence naming the file and what is wrong with it
+        raise ArchiveError(
+            f"cannot resume from {last}: {str(exc).removeprefix(f'{last}: ')}. To go on, train afresh without "
+            "--resume, or delete the file and train again"
+        ) from None
     log.info("[pytorch] resuming from %s", last)
     return str(last)
 

@@ -107,7 +107,7 @@ def _truncated(path, marker):
 
 @pytest.mark.parametrize(
     ("make", "says"),
-    [(_pickle_payload, "refused, because loading it needs pickle"), (_truncated, "not a readable PyTorch checkpoint")],
+    [(_pickle_payload, "refused: it holds pickled objects"), (_truncated, "it is damaged, truncated or not a checkpoint")],
     ids=["pickle-payload", "truncated"],
 )
 def test_unloadable_resume_checkpoint_is_one_paragraph(torch_tiny_npz, tmp_path, make, says):
