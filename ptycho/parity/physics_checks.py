@@ -13,7 +13,8 @@ import numpy as np
 from ptycho import physics as ref
 from ptycho.config.config import ModelConfig
 from ptycho.parity.engines import ENGINES, engine
-from ptycho.parity.result import FLOAT32, FLOAT64, Check, relative_error, seeded
+from ptycho.parity.error_model import physics_tolerance
+from ptycho.parity.result import Check, relative_error, seeded
 from ptycho.physics import group as ref_group
 from ptycho.probe import normalize_probe
 from ptycho.simulation import make_probe
@@ -113,12 +114,8 @@ def offset_sign(eng, N, dtype):
 
 
 # -- the declared checks --------------------------------------------------------------------------
-def _tol(dtype: str) -> float:
-    return FLOAT64 if dtype == "float64" else FLOAT32
-
-
-def _declare(out: list, name: str, measure, dtype: str) -> None:
-    out.append(Check(name, "physics", _tol(dtype), measure))
+def _declare(out: list, name: str, measure, N: int, dtype: str) -> None:
+    out.append(Check(name, "physics", physics_tolerance(N, dtype), measure))
 
 
 def checks() -> list[Check]:
@@ -132,20 +129,20 @@ def checks() -> list[Check]:
         for dtype in dtypes:
             for N in SIZES:
                 tag = f"{name}/{dtype}/N={N}"
-                _declare(out, f"{tag}/poisson_nll", lambda e=eng, N=N, d=dtype: nll(e(), N, d), dtype)
-                _declare(out, f"{tag}/translation", lambda e=eng, N=N, d=dtype: translation(e(), N, d), dtype)
-                _declare(out, f"{tag}/offset_sign", lambda e=eng, N=N, d=dtype: offset_sign(e(), N, d), dtype)
+                _declare(out, f"{tag}/poisson_nll", lambda e=eng, N=N, d=dtype: nll(e(), N, d), N, dtype)
+                _declare(out, f"{tag}/translation", lambda e=eng, N=N, d=dtype: translation(e(), N, d), N, dtype)
+                _declare(out, f"{tag}/offset_sign", lambda e=eng, N=N, d=dtype: offset_sign(e(), N, d), N, dtype)
                 for modes in MODES:
                     _declare(out, f"{tag}/modes={modes}/illumination",
-                             lambda e=eng, N=N, m=modes, d=dtype: illumination(e(), N, m, d), dtype)
+                             lambda e=eng, N=N, m=modes, d=dtype: illumination(e(), N, m, d), N, dtype)
                     _declare(out, f"{tag}/modes={modes}/diffraction_amplitude",
-                             lambda e=eng, N=N, m=modes, d=dtype: amplitude(e(), N, m, d), dtype)
+                             lambda e=eng, N=N, m=modes, d=dtype: amplitude(e(), N, m, d), N, dtype)
                     if dtype == "float32":
                         _declare(out, f"{tag}/modes={modes}/intensity_scale",
-                                 lambda e=eng, N=N, m=modes: scale(e(), N, m), dtype)
+                                 lambda e=eng, N=N, m=modes: scale(e(), N, m), N, dtype)
                 for gridsize in GRIDSIZES:
                     _declare(out, f"{tag}/gridsize={gridsize}/patch_extraction",
-                             lambda e=eng, N=N, g=gridsize, d=dtype: extraction(e(), N, g, d), dtype)
+                             lambda e=eng, N=N, g=gridsize, d=dtype: extraction(e(), N, g, d), N, dtype)
                     _declare(out, f"{tag}/gridsize={gridsize}/reassembly",
-                             lambda e=eng, N=N, g=gridsize, d=dtype: reassembly(e(), N, g, d), dtype)
+                             lambda e=eng, N=N, g=gridsize, d=dtype: reassembly(e(), N, g, d), N, dtype)
     return out

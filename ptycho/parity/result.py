@@ -9,9 +9,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-FLOAT32 = 1e-5  # max relative error of an engine running in float32 against the float64 reference
-FLOAT64 = 1e-6  # ... where the engine runs in float64
-
 
 def seeded(*key) -> np.random.Generator:
     """A generator seeded by a check's own key (strings hashed stably): the same inputs in every run."""
