@@ -11,10 +11,10 @@ from pathlib import Path
 import lightning.pytorch as L
 import torch
 
+from ptycho.checkpoint_file import load_lightning_checkpoint
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.engines import Fitted, TrainingRun
 from ptycho.errors import ArchiveError, ConfigError
-from ptycho.testing.checkpoints import load_lightning_checkpoint
 from ptycho_torch.datamodule import PtychoDataModule
 from ptycho_torch.lightning_module import PtychoPINN_Lightning, loss_weights
 from ptycho_torch.model import DiffractionToObject, create_model

@@ -108,7 +108,7 @@ def _archive(path: Path) -> list[str]:
 
 
 def _checkpoint(path: Path) -> list[str]:
-    from ptycho.testing.checkpoints import load_lightning_checkpoint
+    from ptycho.checkpoint_file import load_lightning_checkpoint
 
     ckpt = load_lightning_checkpoint(path)
     return [

@@ -369,7 +369,7 @@ def is_lightning_checkpoint(ckpt) -> bool:
 
 
 def judge_checkpoint(case: Case) -> str:
-    from ptycho.testing.checkpoints import load_lightning_checkpoint
+    from ptycho.checkpoint_file import load_lightning_checkpoint
 
     try:
         ckpt = load_lightning_checkpoint(case.path)
