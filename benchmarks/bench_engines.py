@@ -113,8 +113,10 @@ def main() -> None:
     from ptycho.simulation import SimulationSpec, simulate_dataset
 
     tmp = Path(tempfile.mkdtemp(prefix="ptycho-bench-"))
-    spec = SimulationSpec(N=N, object_kind="grf", object_size=224, n_positions=args.patterns, seed=0)
+    spec = SimulationSpec(N=N, object_kind="grf", object_size=384, scan_step=8.0, n_positions=args.patterns, seed=0)
     _, arrays = simulate_dataset(spec)
+    if len(arrays["xcoords"]) != args.patterns:  # the scan holds at most 1,600 positions of this object
+        raise SystemExit(f"the simulated scan holds {len(arrays['xcoords'])} positions, not {args.patterns}")
     data = write_npz(tmp / "bench.npz", arrays)
     rows = []
     for gridsize in args.gridsizes:

@@ -4,23 +4,14 @@ checkpoint (without optimizer state) in the archive, device placement from ``--a
 from __future__ import annotations
 
 import io
-import logging
-from dataclasses import asdict
 from pathlib import Path
 
-import lightning.pytorch as L
 import torch
 
-from ptycho.checkpoint_file import load_lightning_checkpoint
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.engines import Fitted, TrainingRun
-from ptycho.errors import ArchiveError, ConfigError
-from ptycho_torch.datamodule import PtychoDataModule
-from ptycho_torch.lightning_module import PtychoPINN_Lightning, loss_weights
+from ptycho_torch.devices import resolve_accelerator
 from ptycho_torch.model import DiffractionToObject, create_model
-from ptycho_torch.trainer import build_trainer, monitor_metric, resolve_accelerator
-
-log = logging.getLogger("ptycho.torch")
 
 # float32 means float32 on a GPU too: cuDNN's default TF32 convolutions (10-bit mantissa) made a GPU
 # reconstruction differ from the CPU one by 8% of its peak; the parity tolerances assume float32.
@@ -29,41 +20,6 @@ torch.backends.cuda.matmul.allow_tf32 = False
 
 CHECKPOINT_MEMBER = "model.ckpt"
 TRAINING_STATE = ("optimizer_states", "lr_schedulers")
-
-
-def hyperparameters(
-    config, execution: PyTorchExecutionConfig, probe_modes: int, scale: float, has_val: bool, seed: int
-) -> dict:
-    """The four JSON-able dicts a checkpoint carries."""
-    data_config = {
-        "N": config.model.N,
-        "gridsize": config.model.gridsize,
-        "K": config.neighbor_count,
-        "n_groups": config.n_groups,
-        "nphotons": float(config.nphotons),
-        "probe_modes": probe_modes,
-        "train_data_file": str(config.train_data_file) if config.train_data_file else None,
-        "test_data_file": str(config.test_data_file) if config.test_data_file else None,
-    }
-    training_config = {
-        "nepochs": config.nepochs,
-        "batch_size": config.batch_size,
-        **loss_weights(config),
-        "learning_rate": execution.learning_rate,
-        "scheduler": execution.scheduler,
-        "monitor": monitor_metric(execution, has_val),
-        "intensity_scale": float(scale),
-        "probe_trainable": config.probe_trainable,
-        "intensity_scale_trainable": config.intensity_scale_trainable,
-        "accum_steps": execution.accum_steps,
-        "seed": seed,
-    }
-    return {
-        "model_config": asdict(config.model),
-        "data_config": data_config,
-        "training_config": training_config,
-        "inference_config": {"batch_size": execution.inference_batch_size or 64, "M": 20},
-    }
 
 
 def inference_checkpoint(path: Path) -> bytes:
@@ -80,24 +36,6 @@ def inference_checkpoint(path: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _resume_checkpoint(output_dir: Path, resume: bool) -> str | None:
-    """``OUTPUT_DIR/checkpoints/last.ckpt``, checked to load safely (``weights_only``) before any training."""
-    if not resume:
-        return None
-    last = output_dir / "checkpoints" / "last.ckpt"
-    if not last.is_file():
-        raise FileNotFoundError(f"cannot resume: no checkpoint at {last}; train without --resume first")
-    try:
-        load_lightning_checkpoint(last)
-    except ArchiveError as exc:  # one sentence naming the file and what is wrong with it
-        raise ArchiveError(
-            f"cannot resume from {last}: {str(exc).removeprefix(f'{last}: ')}. To go on, train afresh without "
-            "--resume, or delete the file and train again"
-        ) from None
-    log.info("[pytorch] resuming from %s", last)
-    return str(last)
-
-
 class TorchEngine:
     name = "pytorch"
 
@@ -108,44 +46,9 @@ class TorchEngine:
             )
 
     def fit(self, run: TrainingRun) -> Fitted:
-        config, execution = run.config, run.execution or PyTorchExecutionConfig()
-        train, test = run.train, run.test
-        output_dir = Path(config.output_dir)
-        resume_from = _resume_checkpoint(output_dir, run.resume)
-        with_y = config.model.model_type == "supervised" or bool(config.realspace_weight or config.realspace_mae_weight)
-        if with_y and train.Y_I is None:
-            raise ConfigError(
-                "this loss (supervised or real-space weights) needs ground-truth patches, but the training "
-                "data has no objectGuess; use model_type='pinn' with zero real-space weights"
-            )
-        L.seed_everything(run.seed, workers=True, verbose=False)
-        module = PtychoPINN_Lightning(
-            **hyperparameters(config, execution, run.probe.shape[0], run.intensity_scale, test is not None, run.seed)
-        )
-        module.set_probe(run.probe)
-        data = PtychoDataModule(
-            train,
-            test,
-            run.intensity_scale,
-            config.batch_size,
-            run.seed,
-            with_y,
-            execution.num_workers,
-            execution.pin_memory,
-            execution.persistent_workers,
-        )
-        trainer, history = build_trainer(
-            execution, output_dir, config.nepochs, test is not None, extra_callbacks=run.callbacks
-        )
-        trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
-        last = output_dir / "checkpoints" / "last.ckpt"
-        extra = {
-            "lightning_module": module,
-            "lightning_trainer": trainer,
-            "checkpoint": last if last.is_file() else None,
-            "is_global_zero": trainer.is_global_zero,
-        }
-        return Fitted(module.model.cpu().eval(), history.history, extra)
+        from ptycho_torch.fitting import fit_model  # Lightning is imported to train, never to infer
+
+        return fit_model(run)
 
     def create_model(self, model_config, probe, intensity_scale: float):
         return create_model(model_config, probe, intensity_scale).eval()

@@ -122,7 +122,9 @@ class PtychoPINN(nn.Module):
 
     def decode(self, x_scaled: torch.Tensor) -> torch.Tensor:
         """Scaled diffraction ``[B, C, N, N]`` -> complex decoded patches ``[B, C', N, N]``."""
-        x = x_scaled / torch.exp(self.log_scale)
+        # channels-last (NHWC) is oneDNN's native layout: no reorder around every convolution (measured on
+        # 2 CPU cores: inference -22%, a training step -6 to -15%); the weights are kept so by create_model
+        x = (x_scaled / torch.exp(self.log_scale)).contiguous(memory_format=torch.channels_last)
         for block in self.encoder:
             x = F.max_pool2d(block(x), 2)
         amp, phase = self.decoder_amp(x), self.decoder_phase(x)
@@ -216,7 +218,7 @@ def create_model(
         gaussian_smoothing_sigma=model_config.gaussian_smoothing_sigma,
     )
     model.initialise(0 if seed is None else seed)
-    return model
+    return model.to(memory_format=torch.channels_last)  # see decode
 
 
 class DiffractionToObject:

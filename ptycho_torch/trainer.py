@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 import lightning.pytorch as L
-import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.errors import ConfigError
 from ptycho.progress import EpochReporter
+from ptycho_torch.devices import resolve_accelerator
 from ptycho_torch.lightning_module import PtychoPINN_Lightning
 
 log = logging.getLogger("ptycho.torch")
@@ -69,19 +69,6 @@ class LastCheckpoint(Callback):
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         trainer.strategy.barrier("last_checkpoint")
-
-
-def resolve_accelerator(requested: str) -> str:
-    """``auto`` -> ``cpu`` with a warning when there is no GPU; ``gpu``/``cuda`` without CUDA is an error."""
-    has_cuda = torch.cuda.is_available()
-    if requested == "auto":
-        if not has_cuda:
-            log.warning("accelerator 'auto': no GPU found, running on the CPU")
-            return "cpu"
-        return "gpu"
-    if requested in ("gpu", "cuda") and not has_cuda:
-        raise ConfigError(f"accelerator={requested!r} but no CUDA device is available; use --accelerator cpu")
-    return "gpu" if requested == "cuda" else requested
 
 
 def monitor_metric(execution: PyTorchExecutionConfig, has_val: bool) -> str:

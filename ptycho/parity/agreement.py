@@ -48,7 +48,7 @@ def trained_pair(epochs: int = EPOCHS) -> dict:
         start_workflow,
         stitch_patches,
     )
-    from ptycho_torch.engine import hyperparameters
+    from ptycho_torch.fitting import hyperparameters
     from ptycho_torch.lightning_module import PtychoPINN_Lightning
     from ptycho_torch.model import DiffractionToObject as TorchInference
 

@@ -172,7 +172,7 @@ def tensor_errors(actual: dict, expected: dict) -> dict[str, float]:
 # -- Lightning --------------------------------------------------------------------------------------
 def lightning_module(model_config: ModelConfig, weights: dict):
     from ptycho.config.config import PyTorchExecutionConfig
-    from ptycho_torch.engine import hyperparameters
+    from ptycho_torch.fitting import hyperparameters
     from ptycho_torch.lightning_module import PtychoPINN_Lightning
 
     config = TrainingConfig(model=model_config, n_groups=BATCH)

@@ -25,7 +25,8 @@ from ptycho.workflows.inference import reconstruct
 from ptycho_torch import config_bridge
 from ptycho_torch.api.checkpoints import check_same_network, find_best_checkpoint, read_hyperparameters
 from ptycho_torch.config_params import DataConfig, DatagenConfig, InferenceConfig, ModelConfig, TrainingConfig
-from ptycho_torch.engine import ENGINE, hyperparameters
+from ptycho_torch.engine import ENGINE
+from ptycho_torch.fitting import hyperparameters
 from ptycho_torch.lightning_module import PtychoPINN_Lightning
 
 log = logging.getLogger("ptycho_torch.api")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.workflows import models
-from ptycho_torch.engine import ENGINE, hyperparameters
+from ptycho_torch.engine import ENGINE
+from ptycho_torch.fitting import hyperparameters
 
 BACKEND = ENGINE.name
 

@@ -93,7 +93,7 @@ def test_tolerances_come_from_the_rounding_model():
     mc = ModelConfig(N=64, gridsize=1, n_filters_scale=1)
     assert error_model.forward_terms(mc) == 2889 + 2880
     assert error_model.tolerance(5769) == pytest.approx(4 * np.finfo(np.float32).eps * np.sqrt(5769))
-    assert error_model.gradient_terms(mc, 2) == 2 * 5769 + 2 * 64 * 64
+    assert error_model.gradient_terms(mc, 2) == 2 * 5769 + 2 * (2 * 64 * 64)
     assert error_model.physics_tolerance(128, "float64") < 1e-12 < error_model.physics_tolerance(64, "float32")
 
 
