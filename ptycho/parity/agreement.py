@@ -21,7 +21,10 @@ N_GROUPS = 64
 BATCH_SIZE = 8
 # The two engines' reconstructions of one training. They start equal and drift apart as float32 rounding
 # differences grow through training (the losses of the first steps agree to ~1e-6).
-AGREEMENT_SSIM = {"amplitude": 0.75, "phase": 0.60}  # measured 0.86 / 0.78 (10 epochs, this machine)
+# Chaotic, not systematic: the rounding of one convolution algorithm or thread count sends the runs along
+# other paths. 1 − SSIM over 8 runs (TF_ENABLE_ONEDNN_OPTS 0/1 × 1/2 threads, NCHW and channels-last torch):
+# amplitude 0.09 ± 0.06 (max 0.20), phase 0.18 ± 0.07 (max 0.33); thresholds at mean + 3.5σ.
+AGREEMENT_SSIM = {"amplitude": 0.70, "phase": 0.55}
 LOSS_CURVE_TOLERANCE = 1e-3  # relative difference of the per-step losses over the first epoch
 TRUTH_SSIM = {"amplitude": 0.30, "phase": 0.10}  # as the per-PR gate; untrained scores 0.08 / 0.06
 
