@@ -8,11 +8,11 @@ Mary's probabilistic bound). Chained layers add their terms. A check compares th
 ``M`` elements (10⁴-10⁵ here) against the largest value, so the tolerance is ``SIGMAS·ε·√n`` with
 ``SIGMAS = 4 ≈ √(2 ln M)``, the expected maximum of ``M`` such errors in standard deviations.
 
-Measured against it, across ``TF_ENABLE_ONEDNN_OPTS=0/1`` × 1/2 threads, NCHW and channels-last torch (AMD
-EPYC, all 221 checks):
-same-weights outputs reach at most 0.46 ε·√n (N=128 with oneDNN on), gradients at most 1.7 ε·√n (a
-nearly cancelling bias gradient: the loss ignores a global phase), the physics pieces 0.24 ε·N. The ``log_scale`` gradient, a cancelling
-sum of its own, has its own model in :func:`ptycho.parity.model_checks.scale_gradient_tolerance`.
+Measured against it, across ``TF_ENABLE_ONEDNN_OPTS=0/1`` × 1/2 threads, NCHW and channels-last torch
+(AMD EPYC, all 221 checks): same-weights outputs reach at most 0.46 ε·√n, gradients at most 1.7 ε·√n (a
+nearly cancelling bias gradient: the loss ignores a global phase), the physics pieces 0.24 ε·N. The
+``log_scale`` gradient, a cancelling sum of its own, has its own model in
+:func:`ptycho.parity.model_checks.scale_gradient_tolerance`.
 """
 
 from __future__ import annotations
