@@ -122,10 +122,11 @@ def main() -> None:
     for gridsize in args.gridsizes:
         for engine in args.engines:
             print(f"... {engine}, gridsize {gridsize}", file=sys.stderr, flush=True)
-            row = measure(engine, gridsize, data, tmp, args.patterns)
-            row["train_flops"] = flops_per_pattern(gridsize) * row["train_patterns_per_second"]
-            rows.append(row)
+            rows.append(measure(engine, gridsize, data, tmp, args.patterns))
     tiny = {engine: train(engine, data, tmp / f"{engine}-tiny", 1, 1, TINY_GROUPS)[0] for engine in args.engines}
+    # torch is imported here only after every command ran: a child's ru_maxrss starts at this process's size
+    for row in rows:
+        row["train_flops"] = flops_per_pattern(row["gridsize"]) * row["train_patterns_per_second"]
     peak = matmul_peak()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; float32 matmul peak "

@@ -1,5 +1,5 @@
 """Per PR: a small archive that inflates to 1.5 GB is refused before it is inflated, in a fresh process
-whose peak RSS (resource.getrusage) stays near an interpreter's (issue 16, finding 5: it was accepted at
+whose peak RSS (VmHWM, ptycho.testing.memory) stays near an interpreter's (issue 16, finding 5: it was accepted at
 3.2 GB RSS by ``inspect``, 5.3 GB by ``infer``, and an unlisted member was inflated before being refused)."""
 
 import json
@@ -18,15 +18,16 @@ HUGE = 1536 << 20  # the issue's 1.5 GB member; it travels as 1.5 MB of deflate
 # allocator noise and is 24 times below the member's size.
 SLACK_KB = 64 << 10
 READER = """
-import json, resource, sys
+import json, sys
 from ptycho.archive import read_archive
+from ptycho.testing.memory import peak_rss_kb
 from ptycho.errors import ArchiveError
 try:
     read_archive(sys.argv[1]).neutral_weights()
     outcome = "accepted"
 except ArchiveError as exc:
     outcome = str(exc)
-print(json.dumps({"outcome": outcome, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"outcome": outcome, "peak_kb": peak_rss_kb()}))
 """
 INSPECT = """
 import resource, subprocess, sys

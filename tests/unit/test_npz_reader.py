@@ -153,8 +153,9 @@ def test_check_sees_declared_headers_before_any_payload_is_inflated():
 
 
 BOMB_SCRIPT = textwrap.dedent("""
-    import resource, sys
+    import sys
     from ptycho.errors import DataContractError
+    from ptycho.testing.memory import peak_rss_kb
     from ptycho.testing.npz_files import deflate_bomb
     bomb = deflate_bomb("diffraction", (8192, 256, 256))  # 2 GiB of zeros, ~2 MB on disk
     open(sys.argv[1], "wb").write(bomb)
@@ -164,7 +165,7 @@ BOMB_SCRIPT = textwrap.dedent("""
         read({args})
     except DataContractError as exc:
         print("refused:", exc)
-    print("peak MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print("peak MB", peak_rss_kb() / 1024)
 """)
 
 
