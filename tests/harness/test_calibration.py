@@ -56,6 +56,9 @@ def test_calibrate_maps_recorded_thresholds_both_ways(factor):
     assert b.floor <= b.baseline <= b.warn <= b.ceiling and b.recorded_baseline == pytest.approx(50)
 
 
+# Real sleeps up to the 4x ceiling (24 s in all): nightly, and per PR whenever the harness changes.
+@pytest.mark.nightly
+@pytest.mark.promote_on("ptycho/testing/**", "tests/harness/**", "conftest.py")
 @pytest.mark.parametrize("factor", [0.5, 1, 2, 4])
 def test_verdicts_on_machines_scored_half_to_four_times_as_slow(calibrated_project, factor):
     calibrated_project.makepyfile(test_v=VERDICT_TESTS)

@@ -36,6 +36,14 @@ def test_healthy_environment_is_all_ticks():
     assert checks["Tier commands"]["data"]["per_pr"] == ".venv/bin/nox -s per_pr"
 
 
+# Each failure case runs a whole `ptycho doctor` (both engines imported: 4-8 s): nightly, and per PR when the
+# doctor changes; the healthy run stays per PR.
+def failure_case(test):
+    promote = pytest.mark.promote_on("ptycho/doctor/**", "ptycho/cli/doctor.py", "tests/harness/test_doctor.py")
+    return pytest.mark.nightly(promote(test))
+
+
+@failure_case
 def test_torch_unimportable_is_a_cross_with_the_fix(tmp_path):
     fake = tmp_path / "torch"
     fake.mkdir()
@@ -59,6 +67,7 @@ def project_copy(tmp_path):
     return project
 
 
+@failure_case
 def test_missing_dataset_is_a_cross_with_the_fix(project_copy):
     (project_copy / "tests" / "fixtures" / "data" / "sim_n64.npz").unlink()
     result = doctor("--json", "--project", str(project_copy))
@@ -68,6 +77,7 @@ def test_missing_dataset_is_a_cross_with_the_fix(project_copy):
     assert "git checkout -- tests/fixtures" in check["fix"] and "make_fixtures.py" in check["fix"]
 
 
+@failure_case
 def test_corrupt_baselines_file_is_a_cross_with_the_fix(project_copy):
     (project_copy / "tests" / "runtime_baselines.json").write_text('{"format_version": 1, "tests": ')
     result = doctor("--project", str(project_copy))
