@@ -108,17 +108,21 @@ def _refreshed(members: list[Member]) -> list[Member]:
     return with_manifest(members, manifest_of(members))
 
 
+def damaged(draw, data: bytes, kind: str) -> bytes:
+    """``data`` cut short at a drawn length ("truncate"), or with 1-4 drawn bytes flipped ("byte_flip")."""
+    data = bytearray(data)
+    if kind == "truncate":
+        return bytes(data[: draw(st.integers(0, len(data) - 1))])
+    for _ in range(draw(st.integers(1, 4))):
+        data[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
+    return bytes(data)
+
+
 def draw_archive_case(draw, kind: str, bases: Bases, folder: Path) -> Case:  # noqa: C901 - a table of kinds
     members = list(draw(st.permutations(bases.members)))  # member order means nothing to a valid reader
     path = folder / "wts.h5.zip"
     if kind in ("byte_flip", "truncate"):
-        data = bytearray(write_zip(path, members).read_bytes())
-        if kind == "truncate":
-            data = data[: draw(st.integers(0, len(data) - 1))]
-        else:
-            for _ in range(draw(st.integers(1, 4))):
-                data[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
-        path.write_bytes(bytes(data))
+        path.write_bytes(damaged(draw, write_zip(path, members).read_bytes(), kind))
         return Case(path, kind)
     if kind == "manifest_field":
         field = draw(st.sampled_from(sorted(WRONG_VALUES)))
@@ -304,13 +308,7 @@ def draw_checkpoint_case(draw, kind: str, folder: Path) -> Case:
         path.write_bytes(_saved(ckpt, legacy=draw(st.booleans())))
         return Case(path, kind, must_accept=True)
     if kind in ("byte_flip", "truncate"):
-        data = bytearray(_saved(ckpt))
-        if kind == "truncate":
-            data = data[: draw(st.integers(0, len(data) - 1))]
-        else:
-            for _ in range(draw(st.integers(1, 4))):
-                data[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
-        path.write_bytes(bytes(data))
+        path.write_bytes(damaged(draw, _saved(ckpt), kind))
         return Case(path, kind, must_refuse=kind == "truncate")
     if kind in ("pickle_payload", "legacy_pickle_payload"):
         where = draw(st.sampled_from(["top", "hyper_parameters", "state_dict", "extra"]))
