@@ -9,6 +9,7 @@ matches. Run as a script it builds the environment and prints its interpreter (`
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import venv
@@ -27,12 +28,19 @@ def _python(env: Path) -> Path:
     return env / "bin" / "python"
 
 
+def _distributions(site: Path) -> str:
+    """A fingerprint of what the base environment holds: ptychodus's dependencies that the base already had
+    were not installed here, so a rebuilt or pruned base (a package gone) must rebuild this environment."""
+    names = sorted(p.name for p in site.glob("*.dist-info"))
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
 def ensure(root: Path, base_python: str = sys.executable) -> Path:
     """The client environment's interpreter, building it first if needed."""
     env = Path(root) / ENV_NAME
     base_site = subprocess.run([base_python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip()
-    stamp, wanted = env / ".installed", f"{CLIENT}\n{base_site}\n"
+    stamp, wanted = env / ".installed", f"{CLIENT}\n{base_site}\n{_distributions(Path(base_site))}\n"
     if stamp.is_file() and stamp.read_text() == wanted and _python(env).exists():
         return _python(env)
     venv.EnvBuilder(clear=True, with_pip=True).create(env)
