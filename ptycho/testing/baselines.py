@@ -69,11 +69,24 @@ def load(path) -> Baselines | None:
     )
 
 
+def still_current(keep: Baselines | None, ran_files: set[str], root: Path) -> dict[str, float]:
+    """The recorded entries a new recording keeps: those of test files this session did not run (a partial
+    re-record leaves them alone), except files that no longer exist. An entry of a file that did run and was
+    not measured again (a test removed, renamed or now skipped) is dropped with the stale rest."""
+    if keep is None:
+        return {}
+    return {
+        nodeid: seconds
+        for nodeid, seconds in keep.tests.items()
+        if (file := nodeid.split("::")[0]) not in ran_files and (root / file).exists()
+    }
+
+
 def record(
-    path, measurements: dict[str, list[float]], machine: dict, score: float | None, keep: Baselines | None = None
+    path, measurements: dict[str, list[float]], machine: dict, score: float | None, kept: dict[str, float]
 ) -> Baselines:
-    """Write the median of each test's measurements (keeping other recorded tests) atomically."""
-    tests = dict(keep.tests) if keep else {}
+    """Write the median of each test's measurements, besides the ``kept`` entries, atomically."""
+    tests = dict(kept)
     tests.update({nodeid: round(statistics.median(values), 4) for nodeid, values in measurements.items() if values})
     baselines = Baselines(dict(sorted(tests.items())), machine, score, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     payload = {

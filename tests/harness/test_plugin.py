@@ -178,6 +178,24 @@ def test_recording_writes_medians_atomically_and_only_when_asked(project):
     assert [p.name for p in baselines.parent.iterdir()] == ["runtime_baselines.json"]
 
 
+def test_re_recording_drops_stale_entries_and_keeps_files_it_did_not_run(project):
+    project.makepyfile(test_r="""
+        import pytest
+        def test_a(): pass
+        @pytest.mark.skip(reason="off today")
+        def test_skipped(): pass
+    """, test_other="def test_b(): pass")
+    (project.path / "tests").mkdir()
+    baselines = project.path / "tests" / "runtime_baselines.json"
+    baselines.write_text(json.dumps({"format_version": 1, "machine": {}, "calibration_score": None, "tests": {
+        "test_r.py::test_a": 9.0, "test_r.py::test_renamed": 2.0, "test_r.py::test_skipped": 3.0,
+        "test_gone.py::test_x": 4.0, "test_other.py::test_b": 5.0}}))
+    project.runpytest_subprocess("--record-runtime-baselines", "test_r.py")
+    tests = json.loads(baselines.read_text())["tests"]
+    assert set(tests) == {"test_r.py::test_a", "test_other.py::test_b"}  # renamed, skipped and gone dropped
+    assert tests["test_r.py::test_a"] < 1.0 and tests["test_other.py::test_b"] == 5.0  # not run: kept
+
+
 def test_corrupt_baselines_file_is_a_hard_error(project):
     project.makepyfile(test_c="def test_a(): pass")
     (project.path / "tests").mkdir()
