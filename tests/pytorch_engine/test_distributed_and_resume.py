@@ -41,7 +41,6 @@ def _csv_rows(path) -> list[tuple[int, float]]:
     return [(int(epoch), float(loss)) for epoch, loss, _ in (line.split(",") for line in lines[1:])]
 
 
-@pytest.mark.runtime_budget(baseline=15, ceiling=60)  # measured 20 s at k = 1.49: 8 + 8 + about 5 epochs
 def test_sigkill_then_resume_equals_uninterrupted_with_whole_history(torch_tiny_npz, tmp_path):
     """Killed after at least 3 of 8 epochs and resumed: the same weights as an uninterrupted run, and a history
     that lists every epoch once, numbered as trained, with the uninterrupted run's losses (finding 7 of issue 16:
