@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ptycho.data_contract import Dataset, from_arrays
+from ptycho.errors import ConfigError
 from ptycho.physics import PatchExtraction, diffraction_amplitude
 from ptycho.simulation.objects import make_object
 from ptycho.simulation.probes import make_probe
@@ -68,6 +69,12 @@ def simulate_dataset(spec: SimulationSpec) -> tuple[Dataset, dict]:
         spec.scan_kind, spec.object_size, spec.N, spec.scan_step, spec.n_positions, seed=spec.seed + 1
     )
     if spec.n_positions is not None and spec.scan_kind != "random":
+        if spec.n_positions > len(positions):  # never hand back fewer patterns than asked for, silently
+            raise ConfigError(
+                f"n_positions={spec.n_positions} (--n-positions): the {spec.scan_kind} scan over a "
+                f"{spec.object_size}-px object holds only {len(positions)} positions; ask for fewer, raise "
+                "object_size (--object-size) or lower scan_step (--scan-step)"
+            )
         positions = positions[: spec.n_positions]
     patterns = simulate(obj, probe, positions, spec.nphotons, rng, counts=spec.counts)
     arrays = {

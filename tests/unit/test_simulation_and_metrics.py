@@ -95,3 +95,13 @@ def test_compare_ignores_scale_global_phase_and_ramp():
     assert result["amplitude"]["ssim"] > 0.999 and result["phase"]["ssim"] > 0.99
     bad = metrics.compare(make_object("grf", 96, seed=5), truth)
     assert bad["amplitude"]["ssim"] < 0.5 and bad["phase"]["ssim"] < 0.5
+
+
+def test_asking_for_more_positions_than_the_scan_holds_is_an_error_not_fewer_patterns():
+    from ptycho.errors import ConfigError
+
+    # a 224-px object with the default step (N/4) holds 100 grid positions; 500 used to give 100 silently
+    with pytest.raises(ConfigError, match=r"n_positions=500 .* holds only 100 positions"):
+        simulate_dataset(SimulationSpec(N=64, object_kind="grf", object_size=224, n_positions=500))
+    _, arrays = simulate_dataset(SimulationSpec(N=64, object_kind="grf", object_size=224, n_positions=100))
+    assert len(arrays["xcoords"]) == 100
