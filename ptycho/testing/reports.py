@@ -4,14 +4,13 @@ the JSON runtime report, the runtime history, kept-artifact index and re-recorde
 from __future__ import annotations
 
 import json
-import statistics
 
 import pytest
 
 from ptycho.atomic import atomic_path
 from ptycho.testing import artifacts, budgets, verdicts
 from ptycho.testing import baselines as baselines_io
-from ptycho.testing.calibration import FACTOR_LIMITS, machine_score
+from ptycho.testing.calibration import FACTOR_LIMITS
 from ptycho.testing.environment import machine_description, snapshot
 from ptycho.testing.history import append_history
 from ptycho.testing.tiers import TIERS
@@ -105,20 +104,13 @@ def _write_outputs(tr, state, records: list, env: dict | None) -> None:
     if settings.record:
         ran_files = {r["nodeid"].split("::")[0] for r in state.records.values()}
         kept = baselines_io.still_current(state.baselines, ran_files, tr.config.rootpath)
-        score = recording_score(state.score)
-        recorded = baselines_io.record(settings.baselines_path, state.durations, machine_description(), score, kept)
+        recorded = baselines_io.record(
+            settings.baselines_path, state.durations, machine_description(), state.score, kept
+        )
         tr.write_line(
             f"recorded {len(state.durations)} runtime baselines into {settings.baselines_path} "
             f"({len(recorded.tests)} in the file)"
         )
-
-
-def recording_score(first: float | None) -> float | None:
-    """The score a recording stores: the median of the session start's and two more readings at its end, so
-    one reading disturbed by load does not set every machine's factor (issue: 200-294 on one quiet machine)."""
-    if first is None:
-        return None
-    return statistics.median([first, machine_score(), machine_score()])
 
 
 def _write_json(path, payload) -> None:
