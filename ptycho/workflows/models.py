@@ -15,9 +15,8 @@ import numpy as np
 
 from ptycho import params
 from ptycho.archive import Archive, read_archive, require_backend, write_archive
-from ptycho.config.config import BACKENDS, model_config_from_params
+from ptycho.config.config import model_config_from_params
 from ptycho.engines import Engine, TrainingRun, get_engine
-from ptycho.errors import ArchiveError
 from ptycho.probe import set_probe_guess
 from ptycho.workflows.common import (
     create_ptycho_data_container,
@@ -115,9 +114,7 @@ def build_model(engine: Engine, saved: dict, weights: dict[str, np.ndarray]):
 def open_archive(location, backend: str, convert_other_backend: bool = False) -> Archive:
     """Read and verify an archive for ``backend``; one written by the other engine is refused unless
     ``convert_other_backend`` (then it is converted through the neutral weights, and the log says so)."""
-    archive = read_archive(location)
-    if archive.backend not in BACKENDS:
-        raise ArchiveError(f"{archive.source}: unknown backend {archive.backend!r} in the manifest")
+    archive = read_archive(location)  # refuses a backend other than the known engines (archive._check_manifest)
     if convert_other_backend and archive.backend != backend:
         log.warning(
             "%s was written by the %r backend; converting it for the %r backend through the neutral weights",
