@@ -6,12 +6,14 @@ training arguments, ``ptycho train`` then ``ptycho infer --refine``, real subpro
 refined SSIMs, plus wall time. The gate's thresholds sit at or below mean − 3σ of these runs.
 
 Run: .venv/bin/python benchmarks/gate_spread.py [--seeds 0 1 2 3 4] [--engines tensorflow pytorch]
+     [--train-args "--amp-activation swish"]   (extra training flags, e.g. to compare a setting)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -27,7 +29,7 @@ from ptycho.simulation import simulate_dataset  # noqa: E402
 from ptycho.testing.commands import CPU_ONLY, run_ptycho  # noqa: E402
 
 
-def one_run(engine: str, seed: int, data: Path, folder: Path) -> dict:
+def one_run(engine: str, seed: int, data: Path, folder: Path, extra: tuple[str, ...] = ()) -> dict:
     start = time.perf_counter()
     run_ptycho(
         "--quiet",
@@ -39,6 +41,7 @@ def one_run(engine: str, seed: int, data: Path, folder: Path) -> dict:
         "--output-dir",
         str(folder / "model"),
         *TRAIN,
+        *extra,
         "--seed",
         str(seed),
         env=CPU_ONLY,
@@ -70,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--engines", nargs="+", default=["tensorflow", "pytorch"])
+    parser.add_argument("--train-args", default="", help="extra `ptycho train` flags, as one string")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = write_npz(Path(tmp) / "gate.npz", simulate_dataset(SPEC)[1])
@@ -77,7 +81,7 @@ def main() -> None:
         for engine in args.engines:
             rows[engine] = []
             for seed in args.seeds:
-                row = one_run(engine, seed, data, Path(tmp) / f"{engine}-{seed}")
+                row = one_run(engine, seed, data, Path(tmp) / f"{engine}-{seed}", tuple(shlex.split(args.train_args)))
                 rows[engine].append(row)
                 print(engine, seed, json.dumps({k: round(v, 4) for k, v in row.items()}), flush=True)
     print("\n| engine | quantity | mean | std | mean − 3σ | min | runs |\n|---|---|---|---|---|---|---|")

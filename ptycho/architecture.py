@@ -20,6 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The object amplitude the network starts from: the probe is normalised so that an object of this RMS
+# amplitude reproduces the data's mean power (ptycho.probe), and the amplitude head's bias is set so its
+# activation outputs this value at the start (sigmoid(0) = 0.5 already; swish(0) = 0 would start dark).
+AMPLITUDE_WORKING_POINT = 0.5
 BASE_FILTERS = 32
 MAX_BASE_FILTERS = 256
 BOTTLENECK = 8  # encoder output side: N / 2**blocks
@@ -101,20 +105,45 @@ class Architecture:
         return shapes
 
 
+def amplitude_bias(activation: str, amplitude: float = AMPLITUDE_WORKING_POINT) -> float:
+    """The pre-activation at which ``activation`` outputs ``amplitude``: the amplitude head's initial bias.
+
+    With a zero bias, swish and relu start at amplitude 0: the predicted patterns are dark, every patch
+    looks alike and the network barely learns (phase SSIM 0.04-0.06 after 30 epochs with swish on the
+    integration data, against 0.68-0.69 with softplus, which starts at 0.69)."""
+    if activation == "sigmoid":
+        return math.log(amplitude / (1.0 - amplitude))
+    if activation == "softplus":
+        return math.log(math.expm1(amplitude))
+    if activation == "relu":
+        return amplitude
+    if activation == "swish":  # b·sigmoid(b) = amplitude, increasing for b > -1.28: Newton from b = amplitude
+        b = amplitude
+        for _ in range(50):
+            s = 1.0 / (1.0 + math.exp(-b))
+            b -= (b * s - amplitude) / (s + b * s * (1.0 - s))
+        return b
+    raise ValueError(f"amp_activation={activation!r} has no working point; choose sigmoid, swish, softplus or relu")
+
+
 def initial_conv_weights(arch: Architecture, seed: int = 0) -> dict[str, np.ndarray]:
     """Every conv kernel and bias at initialisation, drawn once here so both engines start alike.
 
     Kernels are Glorot-uniform (``±sqrt(6 / (fan_in + fan_out))``, fans over the 3×3 window), biases zero:
     Keras' default. PyTorch's own default (Kaiming-uniform with ``a=√5`` and random biases) starts each
     layer √3 smaller, and the network's output then stays constant for longer at the start of training.
+    The amplitude head's last biases start at :func:`amplitude_bias` (0 for the default sigmoid).
     """
     rng = np.random.default_rng(seed)
+    start = amplitude_bias(arch.amp_activation)
     weights = {}
     for name, shape in arch.weight_shapes().items():
         if name.endswith("/kernel"):
             kh, kw, cin, cout = shape
             limit = math.sqrt(6.0 / (kh * kw * (cin + cout)))
             weights[name] = rng.uniform(-limit, limit, shape).astype(np.float32)
+        elif name in ("decoder_amp/centre/bias", "decoder_amp/ring/bias"):
+            weights[name] = np.full(shape, start, np.float32)
         elif name.endswith("/bias"):
             weights[name] = np.zeros(shape, np.float32)
     return weights

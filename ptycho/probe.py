@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ptycho import params
+from ptycho.architecture import AMPLITUDE_WORKING_POINT
 from ptycho.physics import as_probe_modes
 
-TARGET_OBJECT_RMS = 0.5
+TARGET_OBJECT_RMS = AMPLITUDE_WORKING_POINT
 
 
 def normalize_probe(probe: np.ndarray, N: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ptycho.architecture import Architecture, initial_conv_weights
+from ptycho.architecture import AMPLITUDE_WORKING_POINT, Architecture, amplitude_bias, initial_conv_weights
 from ptycho.config.config import ModelConfig
 
 pytestmark = [pytest.mark.per_pr, pytest.mark.tf, pytest.mark.torch]
@@ -36,4 +36,33 @@ def test_initial_kernels_are_glorot_uniform_with_zero_biases():
     limit = np.sqrt(6 / (9 * (32 + 64)))
     assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.95 * limit
     assert abs(kernel.std() - limit / np.sqrt(3)) < 0.05 * limit
-    assert all(not np.any(v) for k, v in weights.items() if k.endswith("/bias"))
+    assert all(not np.any(v) for k, v in weights.items() if k.endswith("/bias"))  # sigmoid: amplitude bias 0 too
+
+
+ACTIVATIONS = {  # NumPy twins of the engines' amplitude activations
+    "sigmoid": lambda b: 1 / (1 + np.exp(-b)),
+    "swish": lambda b: b / (1 + np.exp(-b)),
+    "softplus": lambda b: np.log1p(np.exp(b)),
+    "relu": lambda b: np.maximum(b, 0.0),
+}
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_the_amplitude_head_starts_at_the_working_point_in_both_engines(activation):
+    """With zero input every ReLU layer outputs its (zero) bias, so the decoded amplitude is exactly the
+    activation of the amplitude head's initial bias: the working point the probe normalisation assumes,
+    whatever the activation (swish and relu used to start at 0, a dark object, and barely learned)."""
+    from ptycho.engines import get_engine
+
+    assert ACTIVATIONS[activation](amplitude_bias(activation)) == pytest.approx(AMPLITUDE_WORKING_POINT, rel=1e-12)
+    config = ModelConfig(N=64, gridsize=1, n_filters_scale=1, amp_activation=activation)
+    weights = initial_conv_weights(Architecture.from_model_config(config), 0)
+    assert np.all(weights["decoder_amp/centre/bias"] == np.float32(amplitude_bias(activation)))
+    assert not weights["decoder_phase/centre/bias"].any()
+    x, offsets = np.zeros((1, 64, 64, 1), np.float32), np.zeros((1, 1, 2, 1), np.float32)
+    for backend in ("tensorflow", "pytorch"):
+        engine = get_engine(backend)
+        model = engine.create_model(config, np.ones((64, 64), np.complex64), 10.0)
+        centre = engine.predictor(model).predict([x, offsets])[0, 16:48, 16:48, 0]
+        np.testing.assert_allclose(np.abs(centre), AMPLITUDE_WORKING_POINT, rtol=1e-6, err_msg=backend)
+        np.testing.assert_allclose(np.angle(centre), 0.0, atol=1e-6, err_msg=backend)
