@@ -8,13 +8,13 @@ up in :mod:`ptycho.engines` (which imports it, and only it). ``'tensorflow'`` ne
 
 from __future__ import annotations
 
-from ptycho import params
 from ptycho.engines import check_backend
 from ptycho.workflows import models
+from ptycho.workflows.common import sync_legacy
 
 
 def _sync_and_validate(config) -> str:
-    params.update_legacy_dict(params.cfg, config)
+    sync_legacy(config)
     return check_backend(getattr(config, "backend", None))
 
 

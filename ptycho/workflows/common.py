@@ -19,10 +19,16 @@ log = logging.getLogger("ptycho.workflows")
 DEFAULT_NPHOTONS = TrainingConfig.__dataclass_fields__["nphotons"].default
 
 
-def start_workflow(config) -> None:
-    """CONFIG-001: check the whole config, then sync the legacy dict, before any data or engine work."""
-    validate_for_workflow(config)
+def sync_legacy(config) -> None:
+    """CONFIG-001: copy ``config`` into the legacy dict, for the upstream code that reads it there. The one
+    place a config is written to ``params.cfg``; :func:`publish_model` adds a model's trained values."""
     params.update_legacy_dict(params.cfg, config)
+
+
+def start_workflow(config) -> None:
+    """Check the whole config, then sync the legacy dict, before any data or engine work."""
+    validate_for_workflow(config)
+    sync_legacy(config)
 
 
 def publish_model(saved: dict) -> None:

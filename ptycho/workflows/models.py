@@ -1,9 +1,9 @@
 """Train, save, load and apply a model with any engine: the one data path both engines share.
 
 The results of training and the models loaded from archives carry their ``intensity_scale`` and params
-explicitly; the legacy dict is written only by :func:`ptycho.workflows.common.start_workflow` and
-:func:`ptycho.workflows.common.publish_model`, for the upstream readers (CONFIG-001), and read by nothing
-here. An archive is read and verified once per load.
+explicitly; the legacy dict is written only by :func:`ptycho.workflows.common.sync_legacy` (the config)
+and :func:`ptycho.workflows.common.publish_model` (a model's trained values), for the upstream readers
+(CONFIG-001), and read by nothing here. An archive is read and verified once per load.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ptycho import params
 from ptycho.archive import Archive, read_archive, require_backend, write_archive
 from ptycho.config.config import model_config_from_params
 from ptycho.engines import Engine, TrainingRun, get_engine
-from ptycho.probe import set_probe_guess
+from ptycho.probe import normalize_probe
 from ptycho.workflows.common import (
     create_ptycho_data_container,
     initial_intensity_scale,
@@ -58,7 +58,7 @@ def train_model(backend: str, train_data, test_data, config, execution=None, see
     start_workflow(config)
     train = create_ptycho_data_container(train_data, config)
     test = None if test_data is None else create_ptycho_data_container(test_data, config)
-    probe = set_probe_guess(train.X, train.probe)
+    probe = normalize_probe(train.probe, config.model.N)
     scale = initial_intensity_scale(config, train)
     log.info(
         "[%s] training on %d groups of %d patterns (N=%d) for %d epochs",
