@@ -20,15 +20,19 @@ def format_seconds(seconds: float) -> str:
 
 
 class EpochReporter:
-    """Logs ``epoch k/n  loss …  val_loss …  (t s/epoch, ETA …)`` at INFO level."""
+    """Logs ``epoch k/n  loss …  val_loss …  (t s/epoch, ETA …)`` at INFO level. The rate counts the epochs
+    this run trained, so a run resumed at epoch k is not credited with the k epochs it did not train."""
 
     def __init__(self, total_epochs: int, backend: str):
         self.total, self.backend = total_epochs, backend
         self.start = time.perf_counter()
+        self.first_epoch: int | None = None
 
     def epoch_done(self, epoch: int, metrics: dict[str, float]) -> None:
+        if self.first_epoch is None:
+            self.first_epoch = epoch
         elapsed = time.perf_counter() - self.start
-        per_epoch = elapsed / (epoch + 1)
+        per_epoch = elapsed / (epoch + 1 - self.first_epoch)
         values = "  ".join(f"{k} {v:.6g}" for k, v in metrics.items())
         log.info(
             "[%s] epoch %d/%d  %s  (%.2f s/epoch, ETA %s)",
