@@ -114,7 +114,7 @@ def build_model(engine: Engine, saved: dict, weights: dict[str, np.ndarray]):
 def open_archive(location, backend: str, convert_other_backend: bool = False) -> Archive:
     """Read and verify an archive for ``backend``; one written by the other engine is refused unless
     ``convert_other_backend`` (then it is converted through the neutral weights, and the log says so)."""
-    archive = read_archive(location)  # refuses a backend other than the known engines (archive._check_manifest)
+    archive = read_archive(location)  # refuses a backend other than the known engines (archive.checks)
     if convert_other_backend and archive.backend != backend:
         log.warning(
             "%s was written by the %r backend; converting it for the %r backend through the neutral weights",
