@@ -28,28 +28,39 @@ PHASE, AMPLITUDE = 0.6, 0.2  # as placed (measured 0.992 / 0.958 at 30 epochs, s
 SUPERVISED_PHASE, SUPERVISED_AMPLITUDE = 0.6, 0.4  # as placed: measured 0.967 / 0.910 at 30 epochs
 
 
-@pytest.mark.runtime_budget(baseline=60, warn=150, ceiling=300, floor=5)  # measured 60 s (2 cores, 30 epochs)
-def test_unsupervised_train_save_load_reconstruct_in_the_scans_frame(client, simulated, tmp_path):
-    recon = client.configured(PLUGIN, "Unsupervised", SETTINGS)
+def train_save_reload(client, simulated, mode: str, tmp_path):
+    """Export, train (its child), save the checkpoint and load it into a fresh reconstructor of ``mode``:
+    ``(last training output, fresh reconstructor)``."""
+    recon = client.configured(PLUGIN, mode, SETTINGS)
     assert recon.is_trainable and recon.get_model_file_extension() == client.PLUGINS[PLUGIN].model_extension
     n = len(simulated["xcoords"])
     client.export_training_data(recon, tmp_path / "input", client.build_reconstruct_input(simulated),
                                 client.build_reconstruct_input(simulated, np.arange(0, n, 4)))
-    outputs = client.train(recon, tmp_path / "input", tmp_path / "output")
-    final = outputs[-1]
+    final = client.train(recon, tmp_path / "input", tmp_path / "output")[-1]
     assert len(final.training_loss) == EPOCHS and len(final.validation_loss) == EPOCHS
     assert all(np.isfinite(v.value) for v in final.training_loss) and final.progress == EPOCHS
-    (run_dir,) = (tmp_path / "output").glob("run_*")
-    assert list(run_dir.rglob("*.ckpt")) and (run_dir / "wts.h5.zip").is_file()
     assert recon.is_model_loaded()
-
     recon.save_model(tmp_path / "saved.ckpt")
-    fresh = client.configured(PLUGIN, "Unsupervised", SETTINGS)
+    fresh = client.configured(PLUGIN, mode, SETTINGS)
     fresh.load_model_from_file(tmp_path / "saved.ckpt")
+    return final, fresh
+
+
+def reconstruct_off_centre(client, simulated, fresh):
+    """``(scan indices, product)``: a scan off the truth's centre, from the object ptychodus would create."""
     indices = client.off_centre_indices(simulated)
     reconstruct_input = client.build_reconstruct_input(simulated, indices, initial_object="scan")
     product = client.reconstruct(fresh, reconstruct_input)
     client.check_product(product, reconstruct_input)
+    return indices, product
+
+
+@pytest.mark.runtime_budget(baseline=60, warn=150, ceiling=300, floor=5)  # measured 60 s (2 cores, 30 epochs)
+def test_unsupervised_train_save_load_reconstruct_in_the_scans_frame(client, simulated, tmp_path):
+    _, fresh = train_save_reload(client, simulated, "Unsupervised", tmp_path)
+    (run_dir,) = (tmp_path / "output").glob("run_*")
+    assert list(run_dir.rglob("*.ckpt")) and (run_dir / "wts.h5.zip").is_file()
+    indices, product = reconstruct_off_centre(client, simulated, fresh)
     client.check_frame(simulated, product, indices, PHASE, AMPLITUDE)
     client.check_scores_like_ptycho_infer(simulated, product, indices, run_dir, "pytorch", client.GATE_SSIM)
 
@@ -58,17 +69,6 @@ def test_unsupervised_train_save_load_reconstruct_in_the_scans_frame(client, sim
 def test_supervised_trains_on_the_exported_truth_and_reconstructs_in_frame(client, simulated, tmp_path):
     """The Supervised reconstructor trains on the truth ptychodus exports beside the patterns (our engine's
     ``model_type='supervised'``) and its checkpoint reloads as Supervised."""
-    recon = client.configured(PLUGIN, "Supervised", SETTINGS)
-    n = len(simulated["xcoords"])
-    client.export_training_data(recon, tmp_path / "input", client.build_reconstruct_input(simulated),
-                                client.build_reconstruct_input(simulated, np.arange(0, n, 4)))
-    final = client.train(recon, tmp_path / "input", tmp_path / "output")[-1]
-    assert len(final.training_loss) == EPOCHS and all(np.isfinite(v.value) for v in final.training_loss)
-    recon.save_model(tmp_path / "supervised.ckpt")
-    fresh = client.configured(PLUGIN, "Supervised", SETTINGS)
-    fresh.load_model_from_file(tmp_path / "supervised.ckpt")
-    indices = client.off_centre_indices(simulated)
-    reconstruct_input = client.build_reconstruct_input(simulated, indices, initial_object="scan")
-    product = client.reconstruct(fresh, reconstruct_input)
-    client.check_product(product, reconstruct_input)
+    _, fresh = train_save_reload(client, simulated, "Supervised", tmp_path)
+    indices, product = reconstruct_off_centre(client, simulated, fresh)
     client.check_frame(simulated, product, indices, SUPERVISED_PHASE, SUPERVISED_AMPLITUDE)
