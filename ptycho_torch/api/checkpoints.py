@@ -31,7 +31,8 @@ def find_best_checkpoint(run_dir) -> Path | None:
         return None
     last = [p for p in found if p.name == "last.ckpt"]
     if last:
-        state = torch.load(last[-1], map_location="cpu", weights_only=True).get("callbacks", {})
+        # mmap: only the callback states are read, not every tensor of the checkpoint
+        state = torch.load(last[-1], map_location="cpu", weights_only=True, mmap=True).get("callbacks", {})
         for key, value in state.items():
             best = Path(value.get("best_model_path") or "") if "ModelCheckpoint" in key else None
             if best and best.is_file():
