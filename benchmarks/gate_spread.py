@@ -88,6 +88,9 @@ def main() -> None:
     for engine, runs in rows.items():
         for key in runs[0]:
             values = np.array([r[key] for r in runs])
+            if len(values) < 2:  # one seed has no spread
+                print(f"| {engine} | {key} | {values[0]:.3f} | | | {values[0]:.3f} | 1 |")
+                continue
             print(
                 f"| {engine} | {key} | {values.mean():.3f} | {values.std(ddof=1):.3f} | "
                 f"{values.mean() - 3 * values.std(ddof=1):.3f} | {values.min():.3f} | {len(values)} |"
