@@ -60,7 +60,7 @@ def is_int(value) -> bool:
 
 
 def check_manifest(source: str, manifest) -> dict:
-    """Types and required fields of the manifest, then its integrity record (module docstring)."""
+    """Types and required fields of the manifest, then its integrity record (checks 2, :mod:`ptycho.archive`)."""
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise ArchiveError(f"{source}: {MANIFEST} does not describe a {FORMAT_NAME}")
     version = manifest.get("format_version")

@@ -139,7 +139,7 @@ def _read_members(location: Path) -> tuple[str, dict, dict[str, bytes]]:
 
 
 def read_archive(location) -> Archive:
-    """Read and verify an archive (the checks of the module docstring); raise :class:`ArchiveError`
+    """Read and verify an archive (the checks listed in :mod:`ptycho.archive`); raise :class:`ArchiveError`
     naming the file, or ``FileNotFoundError`` when there is none."""
     source, manifest, members = _read_members(Path(location))
     params = check_params(source, parse_json(source, PARAMS, members[PARAMS]), manifest["backend"])
