@@ -86,3 +86,19 @@ def test_machine_score_from_the_environment(calibrated_project, monkeypatch):
     monkeypatch.setenv("PTYCHO_MACHINE_SCORE", "fast")
     result = calibrated_project.runpytest_subprocess("--collect-only")
     result.stderr.fnmatch_lines(["*environment PTYCHO_MACHINE_SCORE: 'fast' is not a number*"])
+
+
+def test_machine_score_times_only_after_the_warm_up(monkeypatch):
+    """A start at 60% speed (measured at pytest's configure: 110-130 against 205-225 right after) must not
+    become the score: timing starts after WARM_UP_SECONDS of untimed runs."""
+    from ptycho.testing import calibration
+
+    clock = {"now": 0.0}
+
+    def workload():  # 20 ms per run during the first 0.2 s (a single warm-up run would time only these), then 5 ms
+        clock["now"] += 0.02 if clock["now"] < 0.2 else 0.005
+        return 0.0
+
+    monkeypatch.setattr(calibration, "_workload", workload)
+    monkeypatch.setattr(calibration.time, "perf_counter", lambda: clock["now"])
+    assert calibration.machine_score() == pytest.approx(200.0)  # a single warm-up run scored 50
