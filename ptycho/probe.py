@@ -1,8 +1,8 @@
 """Probe guess handling (upstream ``ptycho.probe`` API), NumPy only.
 
 The model works in normalised units (mean pattern power ``(N/2)²``). The probe is scaled so that an
-object of RMS amplitude :data:`TARGET_OBJECT_RMS` reproduces that power: the amplitude head then works in
-the responsive middle of a sigmoid instead of at its rails.
+object of RMS amplitude :data:`ptycho.architecture.AMPLITUDE_WORKING_POINT` reproduces that power: the
+amplitude head, which starts there, then works in the responsive middle of its activation.
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from ptycho import params
 from ptycho.architecture import AMPLITUDE_WORKING_POINT
 from ptycho.physics import as_probe_modes
 
-TARGET_OBJECT_RMS = AMPLITUDE_WORKING_POINT
-
 
 def normalize_probe(probe: np.ndarray, N: int) -> np.ndarray:
-    """``(modes, N, N)`` complex64 probe with total power ``(N/2)² / TARGET_OBJECT_RMS²``."""
+    """``(modes, N, N)`` complex64 probe with total power ``(N/2)² / AMPLITUDE_WORKING_POINT²``."""
     modes = as_probe_modes(np.asarray(probe, dtype=np.complex128))
     if modes.shape[-2:] != (N, N):
         raise ValueError(f"probe guess has shape {np.shape(probe)}; expected ({N}, {N}) or (modes, {N}, {N})")
     power = np.sum(np.abs(modes) ** 2)
     if not np.isfinite(power) or power <= 0:
         raise ValueError("probe guess is zero or not finite; give a probe with non-zero amplitude")
-    target = (N / 2) ** 2 / TARGET_OBJECT_RMS**2
+    target = (N / 2) ** 2 / AMPLITUDE_WORKING_POINT**2
     return (modes * np.sqrt(target / power)).astype(np.complex64)
 
 

@@ -55,7 +55,7 @@ def parse_json(source: str, name: str, data: bytes):
         ) from None
 
 
-def is_int(value) -> bool:
+def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -64,8 +64,8 @@ def check_manifest(source: str, manifest) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise ArchiveError(f"{source}: {MANIFEST} does not describe a {FORMAT_NAME}")
     version = manifest.get("format_version")
-    if not is_int(version) or version not in SUPPORTED_FORMAT_VERSIONS:
-        newer = is_int(version) and version > max(SUPPORTED_FORMAT_VERSIONS)
+    if not _is_int(version) or version not in SUPPORTED_FORMAT_VERSIONS:
+        newer = _is_int(version) and version > max(SUPPORTED_FORMAT_VERSIONS)
         hint = "upgrade ptychopinn to read it" if newer else "it is not a format this version knows"
         raise ArchiveError(
             f"{source}: archive format version {version!r} is not supported "
@@ -145,7 +145,7 @@ def check_params(source: str, params, backend: str) -> dict:
             f"{params['backend']!r}; the manifest was relabelled: use the archive as written"
         )
     modes = params.get("probe_modes", 1)
-    if not is_int(modes) or modes < 1:
+    if not _is_int(modes) or modes < 1:
         raise ArchiveError(f"{source}: {PARAMS} field 'probe_modes' is {modes!r}, not an integer >= 1")
     try:
         model_config_from_params(params)
