@@ -5,10 +5,25 @@ harness's validators; torch is imported only when a checkpoint is read.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 REQUIRED_HPARAMS = ("model_config", "data_config", "training_config", "inference_config")
+
+
+def _names_a_real_global(lines: list[str]) -> bool:
+    """Whether the refused ``GLOBAL module.name`` comes from an installed package: a pickled object. A name
+    no package provides (``uorch._utils…``: one flipped byte of ``torch``) is damage. Only the top-level
+    name is looked up, so nothing the file names is imported."""
+    import importlib.util
+
+    for line in lines:
+        found = re.search(r"GLOBAL\s+([A-Za-z_][\w.]*)", line)
+        if found:
+            top = found.group(1).split(".")[0]
+            return importlib.util.find_spec(top) is not None
+    return any("global" in line for line in lines)
 
 
 def _load_failure(path: Path, exc: Exception) -> str:
@@ -17,7 +32,7 @@ def _load_failure(path: Path, exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     telling = [line for line in lines if "GLOBAL" in line or "Unsupported" in line or "global" in line]
     detail = f"{type(exc).__name__}: {(telling or lines or [''])[0][:200]}"
-    if any("GLOBAL" in line or "global" in line for line in telling):
+    if telling and _names_a_real_global(telling):
         return (f"{path}: refused: it holds pickled objects beyond plain tensors and settings, which are never "
                 f"loaded ({detail}); use a checkpoint written by ptycho train")
     return (f"{path}: does not load with torch.load(weights_only=True) ({detail}); it is damaged, truncated or "
