@@ -20,6 +20,7 @@ float64 can turn into inf later.
 from __future__ import annotations
 
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,10 +275,17 @@ def read_npz(path) -> Dataset:
     return from_arrays(arrays, source)
 
 
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same arrays always give the same bytes
+
+
 def write_npz(path, arrays: dict) -> Path:
-    """Write arrays to ``path`` atomically (never a half-written file)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
+    """Write arrays to ``path`` atomically (never a half-written file), as an uncompressed NPZ whose bytes
+    depend only on the arrays (no timestamps), and never with pickled objects."""
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+            with archive.open(member, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(value), allow_pickle=False)
     return Path(path)
 
 

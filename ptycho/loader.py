@@ -84,3 +84,29 @@ def load(cb, probeGuess, which: str | None = None, create_split: bool = False) -
         nphotons=mean_photons(_patterns(dset["diffraction"])),
         objectGuess=dset.get("objectGuess"),
     )
+
+
+def concatenate(containers: list[PtychoDataContainer]) -> PtychoDataContainer:
+    """One container of several scans' groups (each scan grouped and normalised on its own), for training.
+
+    The scans must share one probe (a corpus does); ``nphotons`` is their median, the photon scale the
+    training starts from; there is no single ``objectGuess`` (each group keeps its ``Y`` patches).
+    """
+    if len(containers) == 1:
+        return containers[0]
+    first = containers[0]
+    for other in containers[1:]:
+        if other.probe.shape != first.probe.shape or not np.allclose(other.probe, first.probe, atol=1e-6):
+            raise ValueError("scans trained together must share one probe; this corpus mixes probes")
+    has_y = all(c.Y_I is not None for c in containers)
+    offsets = np.cumsum([0] + [int(c.nn_indices.max()) + 1 for c in containers[:-1]])
+    return PtychoDataContainer(
+        X=np.concatenate([c.X for c in containers]),
+        Y_I=np.concatenate([c.Y_I for c in containers]) if has_y else None,
+        Y_phi=np.concatenate([c.Y_phi for c in containers]) if has_y else None,
+        local_offsets=np.concatenate([c.local_offsets for c in containers]),
+        global_offsets=np.concatenate([c.global_offsets for c in containers]),
+        probe=first.probe,
+        nn_indices=np.concatenate([c.nn_indices + o for c, o in zip(containers, offsets, strict=True)]),
+        nphotons=float(np.median([c.nphotons for c in containers])),
+    )

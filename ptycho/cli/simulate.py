@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ptycho.cli.corpus import add_arguments as corpus_arguments
 from ptycho.cli.options import non_negative_int, photon_count, positive_float, positive_int, writable_file
 from ptycho.config.config import SUPPORTED_N
 from ptycho.data_contract import write_npz
@@ -24,7 +25,7 @@ log = logging.getLogger("ptycho.simulate")
 def _object(value: str) -> tuple[str, str | None]:
     kind, _, path = value.partition(":")
     if kind not in OBJECTS or (kind == "image") != bool(path):
-        raise argparse.ArgumentTypeError(f"{value!r}: use lines, grf, star or image:PATH")
+        raise argparse.ArgumentTypeError(f"{value!r}: use lines, grf, star, sharp or image:PATH")
     return kind, path or None
 
 
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_object,
         default=("lines", None),
         metavar="KIND",
-        help="lines | grf | star | image:PATH (default lines)",
+        help="lines | grf | star | sharp (thin sharp lines and blobs) | image:PATH (default lines)",
     )
     g.add_argument("--object-size", type=positive_int, default=192, help="object side in pixels (default 192)")
     g.add_argument(
@@ -134,6 +135,12 @@ def write_simulation(spec: SimulationSpec, output: Path, picture: Path | None, g
 
 
 def run(args) -> int:
+    if args.corpus is not None:
+        from ptycho.cli import corpus
+
+        return corpus.run(args)
+    if args.output is None:
+        raise ConfigError("give --output FILE.npz (one scan) or --corpus DIR --scans K (a training corpus)")
     spec = spec_from_args(args)  # usage errors first, then the folders
     output = writable_file(args.output, "--output")
     picture = None if args.no_plot else writable_file(args.plot or output.with_suffix(".png"), "--plot")
@@ -168,8 +175,9 @@ def add_parser(sub) -> None:
         help="simulate a dataset with ground truth",
         description="Simulate a seeded ptychography dataset (NPZ, data contract) and a picture of it.",
     )
-    parser.add_argument("--output", "-o", required=True, help="NPZ file to write")
+    parser.add_argument("--output", "-o", default=None, help="NPZ file to write")
     parser.add_argument("--plot", default=None, help="picture to write (default: OUTPUT with .png)")
     parser.add_argument("--no-plot", action="store_true", help="do not draw the picture")
     add_arguments(parser)
+    corpus_arguments(parser)
     parser.set_defaults(run=run)

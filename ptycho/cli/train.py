@@ -17,9 +17,8 @@ from ptycho.cli.options import (
     writable_folder,
 )
 from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
-from ptycho.data_contract import read_npz
 from ptycho.outputs import epochs_trained, write_history
-from ptycho.raw_data import RawData
+from ptycho.training_data import read_scans
 
 log = logging.getLogger("ptycho.train")
 
@@ -30,8 +29,8 @@ def training_config(args, N: int) -> TrainingConfig:
     )
     return TrainingConfig(
         model=model,
-        train_data_file=args.train_data,
-        test_data_file=args.test_data,
+        train_data_file=args.train_data[0],
+        test_data_file=args.test_data[0] if args.test_data else None,
         batch_size=args.batch_size,
         nepochs=args.epochs,
         n_groups=args.n_groups,
@@ -49,11 +48,12 @@ def run(args) -> int:
 
     execution = execution_config(args, args.quiet)
     out = writable_folder(args.output_dir, "--output-dir")
-    train_raw = RawData(read_npz(args.train_data))
-    test_raw = RawData(read_npz(args.test_data)) if args.test_data else None
-    if args.N is not None and args.N != train_raw.N:
-        raise ValueError(f"--N {args.N} does not match the {train_raw.N}×{train_raw.N} patterns of {args.train_data}")
-    config = training_config(args, train_raw.N)
+    train_raw = read_scans(args.train_data)
+    test_raw = read_scans(args.test_data) if args.test_data else None
+    N = (train_raw[0] if isinstance(train_raw, list) else train_raw).N
+    if args.N is not None and args.N != N:
+        raise ValueError(f"--N {args.N} does not match the {N}×{N} patterns of {' '.join(args.train_data)}")
+    config = training_config(args, N)
     results = train_cdi_model_with_backend(
         train_raw, test_raw, config, torch_execution_config=execution, resume=bool(getattr(args, "resume", False))
     )
@@ -75,8 +75,10 @@ def add_parser(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_backend(p)
-    p.add_argument("--train-data", "--train_data_file", dest="train_data", required=True, help="training NPZ")
-    p.add_argument("--test-data", "--test_data_file", dest="test_data", help="validation NPZ (optional)")
+    p.add_argument("--train-data", "--train_data_file", dest="train_data", required=True, nargs="+",
+                   help="training NPZ, several, a glob or a corpus folder (ptycho simulate --corpus)")
+    p.add_argument("--test-data", "--test_data_file", dest="test_data", nargs="+",
+                   help="validation NPZ(s) or corpus folder (optional)")
     p.add_argument(
         "--output-dir",
         "--output_dir",

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-OBJECTS = ("lines", "grf", "star", "image")
+OBJECTS = ("lines", "grf", "star", "image", "sharp")
 AMP_RANGE = (0.4, 1.0)
 PHASE_RANGE = (-1.0, 1.0)  # radians
 
@@ -50,6 +50,31 @@ def siemens_star(size: int, spokes: int = 24) -> np.ndarray:
     return ndimage.gaussian_filter(star * (radius < 0.45 * size), 0.7)
 
 
+def sharp_features(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The hard case: thin unblurred lines and blobs in amplitude (0.5–1), a smooth phase plus an
+    asymmetric L-shaped block (so a mirrored or rotated reconstruction cannot pass)."""
+    absorb = np.zeros((size, size))
+    for _ in range(size // 3):
+        x0, y0 = rng.uniform(0, size, 2)
+        angle = rng.uniform(0, np.pi)
+        t = np.linspace(-1, 1, 4 * size) * rng.uniform(size / 16, size / 5)
+        xs = np.clip((x0 + t * np.cos(angle)).astype(int), 0, size - 1)
+        ys = np.clip((y0 + t * np.sin(angle)).astype(int), 0, size - 1)
+        absorb[ys, xs] = 1.0
+    y, x = np.mgrid[:size, :size]
+    for _ in range(size // 12):
+        cx, cy = rng.uniform(0, size, 2)
+        absorb[np.hypot(x - cx, y - cy) < rng.uniform(2, 6)] = rng.uniform(0.5, 1.0)
+    amplitude = 1 - 0.5 * absorb
+    phase = _unit(gaussian_random_field(size, rng, size / 12)) - 0.5
+    q = size // 3
+    block = np.zeros((size, size), bool)
+    block[q : q + size // 6, q : 2 * q] = True
+    block[q : 2 * q, q : q + size // 10] = True
+    phase = phase + 0.5 * block  # within the ±1 rad of every test object
+    return amplitude, phase
+
+
 def from_image(path, size: int) -> np.ndarray:
     """A grey-scale image file, resized to ``size × size``, as a pattern in ``[0, 1]``."""
     import matplotlib.image as mpimg
@@ -74,6 +99,9 @@ def make_object(kind: str, size: int, seed: int | None = 0, image_path=None) -> 
     if kind == "star":
         star = siemens_star(size)
         return compose(1 - star, star)
+    if kind == "sharp":
+        amplitude, phase = sharp_features(size, rng)
+        return amplitude * np.exp(1j * phase)
     if kind == "image":
         if image_path is None:
             raise ValueError("object kind 'image' needs an image file path")

@@ -38,9 +38,12 @@ def publish_model(saved: dict) -> None:
 
 
 def create_ptycho_data_container(data, config) -> PtychoDataContainer:
-    """A ``PtychoDataContainer`` from ``RawData`` (grouped per ``config``) or a container (returned as is)."""
+    """A ``PtychoDataContainer`` from ``RawData`` (grouped per ``config``), a list of ``RawData`` (several
+    scans, see :func:`ptycho.loader.concatenate`) or a container (returned as is)."""
     if isinstance(data, PtychoDataContainer):
         return data
+    if isinstance(data, (list, tuple)):  # several scans: each grouped on its own, never across scans
+        return loader.concatenate([create_ptycho_data_container(scan, config) for scan in data])
     if not isinstance(data, RawData):
         raise TypeError(f"expected RawData or PtychoDataContainer, got {type(data).__name__}")
     if data.probeGuess is None:

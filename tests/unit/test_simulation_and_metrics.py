@@ -8,7 +8,7 @@ from ptycho.data_contract import read_npz, write_npz
 from ptycho.simulation import SimulationSpec, make_object, make_probe, make_scan, simulate_dataset
 
 
-@pytest.mark.parametrize("kind", ["lines", "grf", "star"])
+@pytest.mark.parametrize("kind", ["lines", "grf", "star", "sharp"])
 def test_objects_are_polar_within_ranges(kind):
     obj = make_object(kind, 128, seed=1)
     assert obj.shape == (128, 128) and np.iscomplexobj(obj)

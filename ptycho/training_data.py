@@ -1,0 +1,64 @@
+"""Training data named on the command line: one NPZ, several, a glob, or a corpus folder.
+
+A corpus folder with a ``manifest.json`` (``ptycho simulate --corpus``) is read shard by shard, each shard's
+sha256 checked against the manifest, so a damaged or swapped shard is refused by name; a folder without a
+manifest gives its ``*.npz`` files in name order.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+from ptycho.data_contract import read_npz
+from ptycho.errors import DataContractError
+from ptycho.raw_data import RawData
+from ptycho.simulation.corpus import MANIFEST, sha256
+
+
+def corpus_shards(folder: Path) -> list[Path]:
+    """The shards a corpus manifest lists, each checked against its recorded sha256."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        entries = [(folder / e["file"], e["sha256"]) for e in manifest["shards"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataContractError(f"{folder / MANIFEST}: not a readable corpus manifest ({exc})") from None
+    for path, digest in entries:
+        if path.parent != folder or not path.is_file():
+            raise DataContractError(f"{folder / MANIFEST} lists {path.name}, which is not in {folder}")
+        if sha256(path) != digest:
+            raise DataContractError(
+                f"{path}: its sha256 differs from the one in {MANIFEST}; the shard is damaged or was replaced "
+                "(simulate the corpus again, or restore the file)"
+            )
+    return [path for path, _ in entries]
+
+
+def expand(values) -> list[Path]:
+    """Files named by ``values`` (paths, folders, globs), in order, each once."""
+    files: list[Path] = []
+    for value in [values] if isinstance(values, (str, Path)) else values:
+        path = Path(value)
+        if path.is_dir():
+            found = corpus_shards(path) if (path / MANIFEST).is_file() else sorted(path.glob("*.npz"))
+            if not found:
+                raise DataContractError(f"{path}: a folder with no *.npz files and no {MANIFEST}")
+        elif path.is_file():
+            found = [path]
+        else:
+            found = sorted(Path(p) for p in glob.glob(str(value)))
+            if not found:
+                raise DataContractError(f"{value}: no such file, folder or matching files")
+        files.extend(f for f in found if f not in files)
+    return files
+
+
+def read_scans(values) -> RawData | list[RawData]:
+    """One ``RawData`` for a single file, else a list (one per scan, grouped separately in training)."""
+    files = expand(values)
+    scans = [RawData(read_npz(f)) for f in files]
+    if len({s.N for s in scans}) > 1:
+        sizes = ", ".join(f"{f.name}: {s.N}" for f, s in zip(files, scans, strict=True))
+        raise DataContractError(f"the training scans have different pattern sizes ({sizes}); train on one N")
+    return scans[0] if len(scans) == 1 else scans
