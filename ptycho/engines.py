@@ -42,6 +42,7 @@ class TrainingRun:
     execution: PyTorchExecutionConfig | None = None
     resume: bool = False
     callbacks: tuple = ()  # extra Lightning callbacks (PyTorch engine)
+    initial_weights: dict | None = None  # neutral weights to start from (fine-tuning) instead of the seeded ones
 
 
 @dataclass

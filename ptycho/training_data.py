@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 from pathlib import Path
 
 from ptycho.data_contract import read_npz
 from ptycho.errors import DataContractError
 from ptycho.raw_data import RawData
 from ptycho.simulation.corpus import MANIFEST, sha256
+
+log = logging.getLogger("ptycho.train")
 
 
 def corpus_shards(folder: Path) -> list[Path]:
@@ -57,8 +60,18 @@ def expand(values) -> list[Path]:
 def read_scans(values) -> RawData | list[RawData]:
     """One ``RawData`` for a single file, else a list (one per scan, grouped separately in training)."""
     files = expand(values)
-    scans = [RawData(read_npz(f)) for f in files]
+    if len(files) == 1:
+        return RawData(read_npz(files[0]))
+    reader_log = logging.getLogger("ptycho.data_contract")
+    level = reader_log.level
+    reader_log.setLevel(max(level, logging.WARNING))  # one summary line instead of one note per shard
+    try:
+        scans = [RawData(read_npz(f)) for f in files]
+    finally:
+        reader_log.setLevel(level)
+    log.info("read %d scans, %d patterns, from %s", len(scans), sum(len(s) for s in scans),
+             ", ".join(dict.fromkeys(str(f.parent) for f in files)))
     if len({s.N for s in scans}) > 1:
         sizes = ", ".join(f"{f.name}: {s.N}" for f, s in zip(files, scans, strict=True))
         raise DataContractError(f"the training scans have different pattern sizes ({sizes}); train on one N")
-    return scans[0] if len(scans) == 1 else scans
+    return scans

@@ -91,6 +91,8 @@ def fit_model(run: TrainingRun) -> Fitted:
         **hyperparameters(config, execution, run.probe.shape[0], run.intensity_scale, test is not None, run.seed)
     )
     module.set_probe(run.probe)
+    if run.initial_weights is not None:
+        module.model.import_weights(run.initial_weights)
     data = PtychoDataModule(
         train,
         test,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 
+from ptycho import pretrained
 from ptycho.cli.options import (
     add_backend,
     add_torch_knobs,
@@ -76,9 +76,10 @@ def run(args) -> int:
         raise ConfigError(
             f"--M {args.M}: the stitched window is larger than the {raw.N}×{raw.N} patterns of {args.data}"
         )
+    model = pretrained.resolve(args.model, "--model")
     out = writable_folder(args.output_dir, "--output-dir")
-    result = infer_with_backend(Path(args.model), raw, args.backend, args.n_groups, args.M, accelerator)
-    history_file = Path(args.model) / "history.json"
+    result = infer_with_backend(model, raw, args.backend, args.n_groups, args.M, accelerator)
+    history_file = model / "history.json"
     history = json.loads(history_file.read_text()) if history_file.is_file() else None
     truth = raw.objectGuess
     network, origin = network_outcome(result, raw, args.backend, args.M, history)
@@ -122,7 +123,11 @@ def add_parser(sub) -> None:
     )
     add_backend(p)
     p.add_argument(
-        "--model", "--model_path", dest="model", required=True, help="folder holding wts.h5.zip (or the archive itself)"
+        "--model",
+        "--model_path",
+        dest="model",
+        required=True,
+        help="folder holding wts.h5.zip, the archive itself, or a shipped model's name (ptycho models)",
     )
     p.add_argument("--data", "--test_data", "--test_data_file", dest="data", required=True, help="NPZ to reconstruct")
     p.add_argument(

@@ -9,10 +9,22 @@ import sys
 import traceback
 
 from ptycho import __version__
-from ptycho.cli import demo, doctor, evaluate, harness, infer, inspect_cmd, parity, reconstruct, simulate, train
+from ptycho.cli import (
+    demo,
+    doctor,
+    evaluate,
+    harness,
+    infer,
+    inspect_cmd,
+    models,
+    parity,
+    reconstruct,
+    simulate,
+    train,
+)
 from ptycho.errors import ConfigError, PtychoError
 
-COMMANDS = (simulate, train, infer, reconstruct, evaluate, inspect_cmd, demo, harness, doctor, parity)
+COMMANDS = (simulate, train, infer, reconstruct, evaluate, inspect_cmd, models, demo, harness, doctor, parity)
 
 # Errors a user can cause; anything else is a bug and keeps its traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, KeyError, RuntimeError, OSError, PtychoError)

@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from ptycho import pretrained
+from ptycho.archive import read_archive
 from ptycho.cli.options import (
     DeprecatedAlias,
     add_backend,
@@ -23,10 +25,19 @@ from ptycho.training_data import read_scans
 log = logging.getLogger("ptycho.train")
 
 
-def training_config(args, N: int) -> TrainingConfig:
-    model = ModelConfig(
-        N=N, gridsize=args.gridsize, n_filters_scale=args.n_filters_scale, amp_activation=args.amp_activation
-    )
+ARCHITECTURE_DEFAULTS = {"gridsize": 1, "n_filters_scale": 2, "amp_activation": "sigmoid"}
+
+
+def architecture(args, init) -> dict:
+    """The network's shape flags: as given, else the ``--init`` model's (so fine-tuning needs no flags), else
+    the defaults."""
+    saved = {} if init is None else read_archive(init).params
+    return {k: getattr(args, k) if getattr(args, k) is not None else saved.get(k, default)
+            for k, default in ARCHITECTURE_DEFAULTS.items()}
+
+
+def training_config(args, N: int, init=None) -> TrainingConfig:
+    model = ModelConfig(N=N, **architecture(args, init))
     return TrainingConfig(
         model=model,
         train_data_file=args.train_data[0],
@@ -44,7 +55,7 @@ def training_config(args, N: int) -> TrainingConfig:
 
 
 def run(args) -> int:
-    from ptycho.workflows.backend_selector import save_model_with_backend, train_cdi_model_with_backend
+    from ptycho.workflows.models import save_model, train_model
 
     execution = execution_config(args, args.quiet)
     out = writable_folder(args.output_dir, "--output-dir")
@@ -53,11 +64,11 @@ def run(args) -> int:
     N = (train_raw[0] if isinstance(train_raw, list) else train_raw).N
     if args.N is not None and args.N != N:
         raise ValueError(f"--N {args.N} does not match the {N}×{N} patterns of {' '.join(args.train_data)}")
-    config = training_config(args, N)
-    results = train_cdi_model_with_backend(
-        train_raw, test_raw, config, torch_execution_config=execution, resume=bool(getattr(args, "resume", False))
-    )
-    archive = save_model_with_backend(results, out)
+    init = None if args.init is None else pretrained.resolve(args.init, "--init")
+    config = training_config(args, N, init)
+    results = train_model(args.backend, train_raw, test_raw, config, execution, seed=args.seed,
+                          resume=bool(getattr(args, "resume", False)), init=init)
+    archive = save_model(results, out)
     if archive is None:  # a non-zero rank of a distributed run: rank 0 writes the outputs
         return 0
     write_history(results["history"], out)
@@ -98,14 +109,17 @@ def add_parser(sub) -> None:
         new="--n-groups",
         help=argparse.SUPPRESS,
     )
-    p.add_argument("--gridsize", type=positive_int, default=1, help="group side; C = gridsize² patterns per group")
+    p.add_argument("--gridsize", type=positive_int, default=None,
+                   help="group side; C = gridsize² patterns per group (default 1, or the --init model's)")
     p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=positive_int, default=16, help="batch size")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed for grouping, initial weights and shuffling")
     p.add_argument(
         "--N", type=positive_int, choices=SUPPORTED_N, default=None, help="pattern size (default: the data's)"
     )
-    p.add_argument("--n-filters-scale", type=positive_int, default=2, help="width multiplier of the network")
-    p.add_argument("--amp-activation", choices=AMP_ACTIVATIONS, default="sigmoid", help="amplitude activation")
+    p.add_argument("--n-filters-scale", type=positive_int, default=None,
+                   help="width multiplier of the network (default 2, or the --init model's)")
+    p.add_argument("--amp-activation", choices=AMP_ACTIVATIONS, default=None,
+                   help="amplitude activation (default sigmoid, or the --init model's)")
     p.add_argument(
         "--nphotons",
         type=photon_count,
@@ -114,5 +128,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--neighbor-count", type=positive_int, default=4, help="neighbours K to draw groups from")
     p.add_argument("--probe-trainable", action="store_true", help="refine the probe during training")
+    p.add_argument("--init", default=None, metavar="MODEL",
+                   help="fine-tune this network (a model folder, archive or shipped model name) instead of "
+                   "starting from seeded weights")
     add_torch_knobs(p)
     p.set_defaults(run=run)

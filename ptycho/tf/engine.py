@@ -38,6 +38,8 @@ class TensorFlowEngine:
             intensity_scale_trainable=config.intensity_scale_trainable,
             seed=run.seed,
         )
+        if run.initial_weights is not None:
+            model.import_weights(run.initial_weights)
         history = Trainer(model, config).fit(run.train, run.test, run.intensity_scale, seed=run.seed)
         return Fitted(model, history)
 

@@ -17,6 +17,7 @@ from ptycho import params
 from ptycho.archive import Archive, read_archive, require_backend, write_archive
 from ptycho.config.config import model_config_from_params
 from ptycho.engines import Engine, TrainingRun, get_engine
+from ptycho.errors import ConfigError
 from ptycho.probe import normalize_probe
 from ptycho.workflows.common import (
     create_ptycho_data_container,
@@ -48,11 +49,22 @@ def archive_params(config, intensity_scale: float, probe_modes: int) -> dict:
     return dict(snapshot, intensity_scale=float(intensity_scale), probe_modes=int(probe_modes))
 
 
+def starting_weights(location, probe: np.ndarray, scale: float) -> dict[str, np.ndarray]:
+    """The neutral weights of the archive at ``location`` to fine-tune from, with this run's probe and
+    photon scale (the network is the archive's; the physics is the data's)."""
+    weights = dict(read_archive(location).neutral_weights())
+    weights["probe/real"] = probe.real.astype(np.float32)
+    weights["probe/imag"] = probe.imag.astype(np.float32)
+    weights["intensity_scaler/log_scale"] = np.asarray(np.log(scale), np.float32)
+    return weights
+
+
 def train_model(backend: str, train_data, test_data, config, execution=None, seed: int = 0, resume: bool = False,
-                callbacks: tuple = ()):
-    """Train a fresh model with the ``backend`` engine; returns the upstream ``results`` dict (``history``,
-    ``model_instance``, ``diffraction_to_obj``, containers, ``intensity_scale``, ``params``, ``backend``,
-    plus the engine's own entries). ``callbacks``: extra Lightning callbacks (PyTorch engine only)."""
+                callbacks: tuple = (), init=None):
+    """Train a model with the ``backend`` engine, from seeded weights or (``init``, an archive location) from
+    a trained network; returns the upstream ``results`` dict (``history``, ``model_instance``,
+    ``diffraction_to_obj``, containers, ``intensity_scale``, ``params``, ``backend``, plus the engine's own
+    entries). ``callbacks``: extra Lightning callbacks (PyTorch engine only)."""
     engine = get_engine(backend)
     engine.check_options(execution, resume)
     start_workflow(config)
@@ -68,7 +80,16 @@ def train_model(backend: str, train_data, test_data, config, execution=None, see
         config.model.N,
         config.nepochs,
     )
-    fitted = engine.fit(TrainingRun(config, train, test, probe, scale, seed, execution, resume, tuple(callbacks)))
+    start = None if init is None else starting_weights(init, probe, scale)
+    if start is not None:
+        log.info("[%s] starting from the trained network in %s", backend, init)
+    run = TrainingRun(config, train, test, probe, scale, seed, execution, resume, tuple(callbacks), start)
+    try:
+        fitted = engine.fit(run)
+    except ValueError as exc:
+        if start is None or "neutral weights do not match" not in str(exc):
+            raise
+        raise ConfigError(f"--init {init}: that network does not fit this training ({exc})") from None
     model = fitted.model
     results = {
         "history": fitted.history,
