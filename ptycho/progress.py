@@ -20,11 +20,12 @@ def format_seconds(seconds: float) -> str:
 
 
 class EpochReporter:
-    """Logs ``epoch k/n  loss …  val_loss …  (t s/epoch, ETA …)`` at INFO level. The rate counts the epochs
-    this run trained, so a run resumed at epoch k is not credited with the k epochs it did not train."""
+    """Logs ``epoch k/n  loss …  val_loss …  (p patterns/s, t s/epoch, ETA …)`` at INFO level (the pattern
+    rate when ``patterns`` per epoch is known). The rate counts the epochs this run trained, so a run
+    resumed at epoch k is not credited with the k epochs it did not train."""
 
-    def __init__(self, total_epochs: int, backend: str):
-        self.total, self.backend = total_epochs, backend
+    def __init__(self, total_epochs: int, backend: str, patterns: int | None = None):
+        self.total, self.backend, self.patterns = total_epochs, backend, patterns
         self.start = time.perf_counter()
         self.first_epoch: int | None = None
 
@@ -34,12 +35,14 @@ class EpochReporter:
         elapsed = time.perf_counter() - self.start
         per_epoch = elapsed / (epoch + 1 - self.first_epoch)
         values = "  ".join(f"{k} {v:.6g}" for k, v in metrics.items())
+        rate = "" if not self.patterns else f"{self.patterns / per_epoch:.1f} patterns/s, "
         log.info(
-            "[%s] epoch %d/%d  %s  (%.2f s/epoch, ETA %s)",
+            "[%s] epoch %d/%d  %s  (%s%.2f s/epoch, ETA %s)",
             self.backend,
             epoch + 1,
             self.total,
             values,
+            rate,
             per_epoch,
             format_seconds(per_epoch * (self.total - epoch - 1)),
         )

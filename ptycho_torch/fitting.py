@@ -105,7 +105,8 @@ def fit_model(run: TrainingRun) -> Fitted:
         execution.persistent_workers,
     )
     trainer, history = build_trainer(
-        execution, output_dir, config.nepochs, test is not None, extra_callbacks=run.callbacks
+        execution, output_dir, config.nepochs, test is not None, extra_callbacks=run.callbacks,
+        patterns=len(train) * train.X.shape[-1],
     )
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     last = output_dir / "checkpoints" / "last.ckpt"

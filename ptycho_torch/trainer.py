@@ -25,9 +25,9 @@ class History(Callback):
     one progress line per epoch. Its state rides in every checkpoint, so ``--resume`` continues the whole
     history instead of starting a new one at the resumed epoch."""
 
-    def __init__(self, epochs: int):
+    def __init__(self, epochs: int, patterns: int | None = None):
         self.history = {"epoch": [], "train_loss": [], "val_loss": []}
-        self.reporter = EpochReporter(epochs, "pytorch")
+        self.reporter = EpochReporter(epochs, "pytorch", patterns)
 
     def state_dict(self) -> dict:
         return {key: list(values) for key, values in self.history.items()}
@@ -112,9 +112,10 @@ def make_logger(execution: PyTorchExecutionConfig, output_dir: Path):
 
 
 def build_trainer(
-    execution: PyTorchExecutionConfig, output_dir: Path, epochs: int, has_val: bool, extra_callbacks=()
+    execution: PyTorchExecutionConfig, output_dir: Path, epochs: int, has_val: bool, extra_callbacks=(),
+    patterns: int | None = None,
 ) -> tuple[L.Trainer, History]:
-    history = History(epochs)
+    history = History(epochs, patterns)
     monitor = monitor_metric(execution, has_val)
     callbacks = [history, *extra_callbacks]
     if execution.enable_checkpointing:

@@ -112,7 +112,7 @@ class Trainer:
         epochs = epochs or self.config.nepochs
         rng = np.random.default_rng(seed)
         history = {"train_loss": [], "val_loss": [], "epoch_seconds": []}
-        reporter = EpochReporter(epochs, "tensorflow")
+        reporter = EpochReporter(epochs, "tensorflow", len(train) * train.X.shape[-1])
         for epoch in range(epochs):
             start = time.perf_counter()
             losses, sizes = [], []

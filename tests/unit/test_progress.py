@@ -36,3 +36,13 @@ def test_eta_counts_only_the_epochs_this_run_trained(monkeypatch, caplog, first_
 @pytest.mark.parametrize(("seconds", "text"), [(59.4, "59s"), (61, "1m01s"), (3725, "1h02m"), (-3, "0s")])
 def test_format_seconds(seconds, text):
     assert progress.format_seconds(seconds) == text
+
+
+def test_pattern_rate_is_shown_when_known(monkeypatch, caplog):
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "perf_counter", clock)
+    reporter = progress.EpochReporter(3, "tensorflow", patterns=500)
+    with caplog.at_level(logging.INFO, logger="ptycho.progress"):
+        clock.now += 2.0
+        reporter.epoch_done(0, {"loss": 1.0})
+    assert "(250.0 patterns/s, 2.00 s/epoch, ETA 4s)" in caplog.records[-1].getMessage()
