@@ -147,6 +147,18 @@ def bench(session: nox.Session) -> None:
     session.run(sys.executable, "benchmarks/bench_engines.py", *session.posargs, external=True)
 
 
+@nox.session(venv_backend="none", default=False)
+def pretrain(session: nox.Session) -> None:
+    """Rebuild the shipped pretrained model from scratch (corpus, training, provenance; about an hour on 2 cores)."""
+    session.run(sys.executable, "benchmarks/pretrain.py", *session.posargs, env=CPU_ONLY, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def bench_generalise(session: nox.Session) -> None:
+    """The shipped network on scans it never saw, against rPIE: table and quality-against-seconds curves."""
+    session.run(sys.executable, "benchmarks/bench_generalise.py", *session.posargs, env=CPU_ONLY, external=True)
+
+
 def _has_ref(session: nox.Session, ref: str) -> bool:
     import subprocess
 

@@ -110,6 +110,10 @@ def fit_model(run: TrainingRun) -> Fitted:
     )
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     last = output_dir / "checkpoints" / "last.ckpt"
+    if not history.history["epoch"] and last.is_file():  # ddp_spawn trained in child processes: their
+        # weights come back to this one, their loss history rides in the checkpoint
+        callbacks = load_lightning_checkpoint(last).get("callbacks", {})
+        history.load_state_dict(callbacks.get(history.state_key, {}))
     extra = {
         "lightning_module": module,
         "lightning_trainer": trainer,

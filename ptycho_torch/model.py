@@ -26,6 +26,11 @@ from ptycho_torch import physics
 AMP_ACTIVATIONS = {"sigmoid": torch.sigmoid, "swish": F.silu, "softplus": F.softplus, "relu": torch.relu}
 
 
+def phase_activation(t: torch.Tensor) -> torch.Tensor:
+    """Phase in (-π, π). A module-level function, not a lambda, so the model pickles (``ddp_spawn``)."""
+    return math.pi * torch.tanh(t)
+
+
 def _conv(cin: int, cout: int) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, padding=1)
 
@@ -116,7 +121,7 @@ class PtychoPINN(nn.Module):
             cin = f
         self.encoder = nn.ModuleList(blocks)
         self.decoder_amp = Decoder(arch, cin, AMP_ACTIVATIONS[arch.amp_activation])
-        self.decoder_phase = Decoder(arch, cin, lambda t: math.pi * torch.tanh(t))
+        self.decoder_phase = Decoder(arch, cin, phase_activation)
         probe = np.asarray(probe, np.complex64).reshape((-1, arch.N, arch.N))
         self.log_scale = nn.Parameter(
             torch.tensor(math.log(intensity_scale), dtype=torch.float32), requires_grad=intensity_scale_trainable

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ptycho.archive import read_archive
-from ptycho.testing.checkpoints import assert_lightning_checkpoint
+from ptycho.testing.checkpoints import assert_lightning_checkpoint, assert_model_archive
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.nightly
@@ -151,3 +151,22 @@ def test_ddp_two_processes_on_cpu(torch_tiny_npz, tmp_path):
     ddp_amp, ddp_phase = _ssim(tmp_path / "ddp", torch_tiny_npz)
     one_amp, one_phase = _ssim(tmp_path / "one", torch_tiny_npz)
     assert ddp_amp >= one_amp - 0.05 and ddp_phase >= one_phase - 0.05
+
+
+def test_ddp_spawn_two_processes_on_cpu(torch_tiny_npz, tmp_path):
+    """ptychodus's strategy: the model is pickled into each spawned process (a lambda in it used to fail
+    with "Can't pickle local object 'PtychoPINN.__init__.<locals>.<lambda>'")."""
+    out = tmp_path / "spawn"
+    spawn = subprocess.run(train_cmd(torch_tiny_npz, out, "--devices", "2", "--strategy", "ddp_spawn", epochs=1),
+                           capture_output=True, text=True)
+    assert spawn.returncode == 0, spawn.stderr
+    assert_model_archive(out / "wts.h5.zip", backend="pytorch")
+    assert len(json.loads((out / "history.json").read_text())["train_loss"]) == 1  # read back from last.ckpt
+    # the archive holds the trained weights the children sent back, not the seeded start
+    from ptycho.architecture import Architecture, initial_conv_weights
+    from ptycho.config.config import model_config_from_params
+
+    archive = read_archive(out)
+    start = initial_conv_weights(Architecture.from_model_config(model_config_from_params(archive.params)), 0)
+    trained = archive.neutral_weights()
+    assert max(float(np.abs(trained[k] - v).max()) for k, v in start.items()) > 1e-4
