@@ -5,6 +5,7 @@ with a ground truth, ``comparison.png`` cropped to the scanned region."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from ptycho.consistency import data_consistency
 from ptycho.data_contract import write_npz
 from ptycho.physics import stitch
 from ptycho.product import write_product
+
+log = logging.getLogger("ptycho.outputs")
 
 SCORE_WINDOW = 20  # the scanned region is judged away from its outermost half of this window
 
@@ -121,6 +124,21 @@ def epochs_trained(history: dict) -> list[int]:
     losses = history.get("train_loss") or []
     epochs = history.get("epoch") or []
     return [int(e) for e in epochs] if len(epochs) == len(losses) else list(range(1, len(losses) + 1))
+
+
+def read_training_losses(model_folder) -> tuple[float, ...]:
+    """``train_loss`` of ``model_folder/history.json``, for the product file; a missing, unreadable or
+    malformed history is a side file, not the model: it is named in a warning and skipped."""
+    path = Path(model_folder) / "history.json"
+    if not path.is_file():
+        return ()
+    try:
+        losses = json.loads(path.read_text()).get("train_loss", [])
+        values = tuple(float(v) for v in losses)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("%s: unreadable training history (%s); the product file lists no training losses", path, exc)
+        return ()
+    return values
 
 
 def write_history(history: dict, out_dir) -> dict[str, Path]:

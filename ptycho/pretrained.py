@@ -46,3 +46,40 @@ def resolve(value, flag: str) -> Path:
     known = ", ".join(names()) or "none"
     raise ConfigError(f"{flag} {value}: no such model folder or archive, and no shipped model of that name "
                       f"(shipped: {known}; list them with `ptycho models`)")
+
+
+PROBE_MATCH = 0.98  # |normalised overlap| of the data's probe with the model's: the same optics, up to noise
+
+
+def probe_overlap(a, b) -> float:
+    """``|<a, b>| / (|a| |b|)`` of two probes' first modes: 1 for the same probe (any scale or phase factor)."""
+    import numpy as np
+
+    a = np.asarray(a).reshape((-1,) + np.shape(a)[-2:])[0].ravel()
+    b = np.asarray(b).reshape((-1,) + np.shape(b)[-2:])[0].ravel()
+    if a.shape != b.shape:
+        return 0.0
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(abs(np.vdot(a, b)) / norm) if norm > 0 else 0.0
+
+
+def model_probe(model: dict):
+    from ptycho.archive import read_archive
+
+    weights = read_archive(model["path"]).neutral_weights()
+    return weights["probe/real"] + 1j * weights["probe/imag"]
+
+
+def fitting_model(N: int, gridsize: int, probe) -> tuple[dict | None, str]:
+    """The shipped model for data of pattern size ``N`` and ``probe`` trained at ``gridsize``, and why
+    (or why none fits): same N and gridsize, probe overlap at least :data:`PROBE_MATCH`."""
+    reasons = []
+    for model in shipped():
+        if (model["N"], model["gridsize"]) != (N, gridsize):
+            reasons.append(f"{model['name']}: N={model['N']}, gridsize={model['gridsize']}")
+            continue
+        overlap = probe_overlap(model_probe(model), probe)
+        if overlap >= PROBE_MATCH:
+            return model, f"{model['name']} (N={N}, gridsize={gridsize}, probe overlap {overlap:.3f})"
+        reasons.append(f"{model['name']}: probe overlap {overlap:.3f} < {PROBE_MATCH}")
+    return None, "; ".join(reasons) or "no models are shipped"

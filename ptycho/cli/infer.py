@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 
 import numpy as np
@@ -19,7 +18,15 @@ from ptycho.cli.options import (
 )
 from ptycho.data_contract import read_npz
 from ptycho.errors import ConfigError
-from ptycho.outputs import Outcome, consistency, score, write_comparison, write_json, write_reconstruction
+from ptycho.outputs import (
+    Outcome,
+    consistency,
+    read_training_losses,
+    score,
+    write_comparison,
+    write_json,
+    write_reconstruction,
+)
 from ptycho.raw_data import RawData
 from ptycho.solver.workflow import scan_positions
 
@@ -79,8 +86,7 @@ def run(args) -> int:
     model = pretrained.resolve(args.model, "--model")
     out = writable_folder(args.output_dir, "--output-dir")
     result = infer_with_backend(model, raw, args.backend, args.n_groups, args.M, accelerator)
-    history_file = model / "history.json"
-    history = json.loads(history_file.read_text()) if history_file.is_file() else None
+    history = {"train_loss": read_training_losses(model if model.is_dir() else model.parent)}
     truth = raw.objectGuess
     network, origin = network_outcome(result, raw, args.backend, args.M, history)
     qualities = {"network": result.metrics}

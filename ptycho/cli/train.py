@@ -54,6 +54,21 @@ def training_config(args, N: int, init=None) -> TrainingConfig:
     )
 
 
+def starting_point(init, raw, gridsize):
+    """The archive to fine-tune from: ``--init MODEL`` as named; ``--init auto`` the shipped model that fits
+    the data (N, gridsize, probe), said in the log, or none; ``--init none`` seeded weights."""
+    if init in (None, "none"):
+        return None
+    if init != "auto":
+        return pretrained.resolve(init, "--init")
+    model, why = pretrained.fitting_model(raw.N, gridsize or ARCHITECTURE_DEFAULTS["gridsize"], raw.probeGuess)
+    if model is None:
+        log.info("--init auto: no shipped model fits this data (%s); starting from seeded weights", why)
+        return None
+    log.info("--init auto: starting from the shipped model %s", why)
+    return Path(model["path"])
+
+
 def run(args) -> int:
     from ptycho.workflows.models import save_model, train_model
 
@@ -64,7 +79,7 @@ def run(args) -> int:
     N = (train_raw[0] if isinstance(train_raw, list) else train_raw).N
     if args.N is not None and args.N != N:
         raise ValueError(f"--N {args.N} does not match the {N}×{N} patterns of {' '.join(args.train_data)}")
-    init = None if args.init is None else pretrained.resolve(args.init, "--init")
+    init = starting_point(args.init, train_raw[0] if isinstance(train_raw, list) else train_raw, args.gridsize)
     config = training_config(args, N, init)
     results = train_model(args.backend, train_raw, test_raw, config, execution, seed=args.seed,
                           resume=bool(getattr(args, "resume", False)), init=init)
@@ -130,6 +145,7 @@ def add_parser(sub) -> None:
     p.add_argument("--probe-trainable", action="store_true", help="refine the probe during training")
     p.add_argument("--init", default=None, metavar="MODEL",
                    help="fine-tune this network (a model folder, archive or shipped model name) instead of "
-                   "starting from seeded weights")
+                   "starting from seeded weights; 'auto': the shipped model that fits the data's N, gridsize "
+                   "and probe, if any (the log says which); 'none': seeded weights")
     add_torch_knobs(p)
     p.set_defaults(run=run)

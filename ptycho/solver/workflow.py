@@ -57,7 +57,15 @@ def scan_of(raw: RawData) -> tuple[Scan, np.ndarray]:
 def _require_probe(raw: RawData) -> np.ndarray:
     if raw.probeGuess is None:
         raise ValueError(f"{raw.dataset.source}: no 'probeGuess'; iterative solvers need a probe guess in the NPZ")
-    return raw.probeGuess
+    return checked_probe(raw.probeGuess, raw.dataset.source)
+
+
+def checked_probe(probe: np.ndarray, source: str) -> np.ndarray:
+    """``probe``, refused when it lights nothing (every update would divide by its zero power: NaN results)."""
+    if not np.any(np.abs(probe) > 0):
+        raise ValueError(f"{source}: 'probeGuess' is all zeros, so it illuminates nothing and no object can be "
+                         "recovered; store the probe of the measurement (or a guess of it) in the NPZ")
+    return probe
 
 
 def _run(obj, probe, scan, origin, label, iterations, **options) -> Estimate:
@@ -121,7 +129,7 @@ def refine(
     starting from a network's stitched ``obj`` (and ``probe``, default the data's probe guess)."""
     scan, origin = scan_of(raw)
     start = place(obj, obj_origin, scan.canvas_shape, origin)
-    probe = _require_probe(raw) if probe is None else probe
+    probe = _require_probe(raw) if probe is None else checked_probe(probe, raw.dataset.source)
     return _run(
         start,
         probe,
