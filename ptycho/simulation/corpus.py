@@ -107,3 +107,10 @@ def write_corpus(folder, spec: CorpusSpec, progress=None) -> Path:
 def manifest_hash(folder) -> str:
     """The sha256 of a corpus's manifest: one name for the whole corpus (it holds every shard's hash)."""
     return sha256(Path(folder) / MANIFEST)
+
+
+def family_scan(family: str, seed: int, photons: float = 1e6, contrast: str = "mixed", N: int = 64) -> dict:
+    """The arrays of one scan of ``family`` drawn as a corpus draws one, from ``seed``, with the default
+    probe: fresh test data for a network trained on other seeds (or other families)."""
+    spec = CorpusSpec(scans=1, N=N, families=(family,), contrasts=(contrast,), photons=(photons, photons), seed=seed)
+    return scan_arrays(spec, 0, make_probe(spec.probe_kind, N, spec.probe_scale))[0]
