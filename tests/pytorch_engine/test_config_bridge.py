@@ -5,11 +5,10 @@ import pytest
 from ptycho import params
 from ptycho.config.config import ModelConfig, TrainingConfig
 from ptycho.errors import ConfigError
-
-bridge = pytest.importorskip("ptycho_torch.config_bridge")
-from ptycho_torch.config_params import DataConfig, InferenceConfig  # noqa: E402
-from ptycho_torch.config_params import ModelConfig as TorchModel  # noqa: E402
-from ptycho_torch.config_params import TrainingConfig as TorchTraining  # noqa: E402
+from ptycho_torch import config_bridge as bridge  # our own module: a failed import must fail, not skip
+from ptycho_torch.config_params import DataConfig, InferenceConfig
+from ptycho_torch.config_params import ModelConfig as TorchModel
+from ptycho_torch.config_params import TrainingConfig as TorchTraining
 
 
 def test_model_mapping():
