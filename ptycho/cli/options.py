@@ -66,14 +66,6 @@ def photon_count(value: str) -> float:
     return number
 
 
-def non_negative_float(value: str) -> float:
-    """A finite quantity where 0 means "none"."""
-    number = _finite_number(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value} is below 0; give a number >= 0")
-    return number
-
-
 def writable_folder(folder, flag: str) -> Path:
     """``folder``, created when missing and shown writable by a probe file (removed again), before any work:
     a run must not train for an hour and only then find it cannot save."""

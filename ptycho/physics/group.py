@@ -18,10 +18,6 @@ from ptycho.physics.operators import Translation
 WEIGHT_FLOOR = 1e-6  # canvas pixels with less total weight are left at zero
 
 
-def canvas_size(N: int) -> int:
-    return 2 * N
-
-
 def pad_to_canvas(patches: np.ndarray) -> np.ndarray:
     """``(B, N, N)`` patches, zero-padded to the centre of a ``(B, 2N, 2N)`` canvas."""
     N = patches.shape[-1]

@@ -24,7 +24,6 @@ NUMBER_TYPES = {
     options.non_negative_int: ("-1", "2.5", "x"),
     options.positive_float: ("0", "-1e-3", "nan", "inf", "x"),
     options.photon_count: ("0", "nan", "1e300"),
-    options.non_negative_float: ("-1", "nan", "-inf"),
 }
 # what each command needs besides the flag under test, so that only that flag can be wrong
 REQUIRED = {
