@@ -1,5 +1,6 @@
-"""Upstream ``ptycho.model_manager`` API for TensorFlow-engine archives ``wts.h5.zip``, as thin wrappers
-over :mod:`ptycho.workflows.models`. TensorFlow is imported only when a function here runs."""
+"""Upstream-compatible surface: the ``ptycho.model_manager`` API for TensorFlow-engine archives
+``wts.h5.zip``. The real path is :mod:`ptycho.workflows.models`; these are thin wrappers over it.
+TensorFlow is imported only when a function here runs."""
 
 from __future__ import annotations
 

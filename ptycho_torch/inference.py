@@ -1,5 +1,6 @@
-"""``python -m ptycho_torch.inference``: the upstream inference command, i.e. ``ptycho infer --backend
-pytorch`` with the historical flags (:mod:`ptycho.cli.upstream_torch`)."""
+"""Upstream-compatible surface: ``python -m ptycho_torch.inference``, the upstream inference command.
+The real path is ``ptycho infer --backend pytorch``; this takes the historical flags
+(:mod:`ptycho.cli.upstream_torch`)."""
 
 import sys
 

@@ -1,5 +1,5 @@
-"""PyTorch-engine archives ``wts.h5.zip`` (backend ``pytorch``): thin wrappers over
-:mod:`ptycho.workflows.models` with the engine's historical names."""
+"""Upstream-compatible surface: PyTorch-engine archives ``wts.h5.zip`` under the engine's historical
+names. The real path is :mod:`ptycho.workflows.models`; these are thin wrappers over it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""``python -m ptycho_torch.train``: the upstream training command, i.e. ``ptycho train --backend pytorch``
-with the historical flags (:mod:`ptycho.cli.upstream_torch`)."""
+"""Upstream-compatible surface: ``python -m ptycho_torch.train``, the upstream training command. The real
+path is ``ptycho train --backend pytorch``; this takes the historical flags
+(:mod:`ptycho.cli.upstream_torch`)."""
 
 import sys
 

@@ -1,4 +1,6 @@
-"""Backend selection (docs/design.md §5, POLICY-001): one entry point, the chosen engine only.
+"""Upstream-compatible surface: the ``*_with_backend`` calls of upstream scripts. The real path is
+:mod:`ptycho.workflows.models` (``train_model``, ``load_model``); these only pick the engine (docs/design.md
+§5, POLICY-001): one entry point, the chosen engine only.
 
 Order of every call: sync the legacy dict (CONFIG-001), validate ``config.backend``, then look the engine
 up in :mod:`ptycho.engines` (which imports it, and only it). ``'tensorflow'`` never imports torch and

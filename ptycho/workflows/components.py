@@ -1,5 +1,6 @@
-"""The TensorFlow engine's upstream PtychoPINN names (the calls ptychodus makes), as thin wrappers over
-:mod:`ptycho.workflows.models`. Calling them imports TensorFlow; importing this module does not."""
+"""Upstream-compatible surface: the TensorFlow engine's upstream PtychoPINN names (the calls ptychodus
+makes). The real path is :mod:`ptycho.workflows.models`; these are thin wrappers over it.
+Calling them imports TensorFlow; importing this module does not."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""``ConfigManager``, ``PtychoDataLoader``, ``PtychoModel``, ``Trainer``, ``InferenceEngine``: upstream's
-PyTorch API over this engine (see :mod:`ptycho_torch.api`).
+"""Upstream-compatible surface: ``ConfigManager``, ``PtychoDataLoader``, ``PtychoModel``, ``Trainer``,
+``InferenceEngine``, upstream's PyTorch API (ptychodus's PtychoPINN-Torch plugin). The real path is
+:func:`ptycho.workflows.models.train_model` (see :mod:`ptycho_torch.api`).
 
 Training goes through :func:`ptycho.workflows.models.train_model` (the photon scale is measured from the
 data, initial weights come from the seed, checkpoints land in the run folder with their four configs);

@@ -1,4 +1,5 @@
-"""The PyTorch engine's upstream workflow names, as thin wrappers over :mod:`ptycho.workflows.models`:
+"""Upstream-compatible surface: the PyTorch engine's upstream workflow names. The real path is
+:mod:`ptycho.workflows.models`; these are thin wrappers over it, with the
 same signatures and ``(amplitude, phase, results)`` return as :mod:`ptycho.workflows.components`, plus the
 engine's ``execution_config``."""
 
