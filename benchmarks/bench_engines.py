@@ -21,12 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine  # noqa: E402
 
 PATTERNS = 500
 N = 64
@@ -128,9 +130,8 @@ def main() -> None:
     for row in rows:
         row["train_flops"] = flops_per_pattern(row["gridsize"]) * row["train_patterns_per_second"]
     peak = matmul_peak()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; float32 matmul peak "
-          f"{peak / 1e9:.1f} GFLOP/s")
+    print(f"machine: {machine.describe()}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; "
+          f"float32 matmul peak {peak / 1e9:.1f} GFLOP/s")
     print(f"{len(arrays['xcoords'])} patterns, N={N}, batch {BATCH}, default width; whole `ptycho` commands")
     print("| engine | gridsize | training patterns/s | training GFLOP/s, nominal (% of matmul peak) | fixed cost, "
           f"1-epoch train | inference, {args.patterns} patterns (whole process) | peak RSS (inference) |")

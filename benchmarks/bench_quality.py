@@ -394,6 +394,10 @@ def main() -> None:
         )
         print(f"wrote {plot_velociprobe(work, out, panels)}")
     (out / "quality.json").write_text(json.dumps(rows, indent=2))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import machine
+
+    print(f"machine: {machine.describe()}")
     print(table(rows))
     for path in plot(rows, out):
         print(f"wrote {path}")
