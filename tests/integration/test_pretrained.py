@@ -16,10 +16,14 @@ from ptycho.testing.commands import CPU_ONLY, run_ptycho
 pytestmark = pytest.mark.per_pr
 BACKENDS = [pytest.param("tensorflow", marks=pytest.mark.tf), pytest.param("pytorch", marks=pytest.mark.torch)]
 NAME = "disk64-g1"
-# Network-alone SSIM on fresh 256-pattern scans of the held-out families at 1e6 photons (5 seeds each,
-# benchmarks/pretrained_spread.py, both engines): see THRESHOLDS' comments; each threshold sits below the
-# mean − 3σ of its family and engine.
-THRESHOLDS = {"spokes": (None, None), "natural": (None, None)}  # (amplitude, phase): filled from the spread
+# One fixed fresh scan per held-out family (seed 1000, 256 patterns at 1e6 photons), network alone. Its
+# score moves only with the engines' floating-point differences (measured: TensorFlow and PyTorch agree to
+# 3 decimals); the spread over scan seeds (benchmarks/pretrained_spread.py, 5 seeds: phase SSIM spokes
+# 0.27 ± 0.17, natural 0.52 ± 0.22) is the content's, not this test's. Measured on seed 1000, phase SSIM:
+# spokes 0.39, natural 0.74; seeded (untrained) weights: 0.00 and 0.08. Each threshold sits halfway
+# between. Amplitude is not asserted: on held-out families the network's amplitude is no better than a
+# flat one (natural 0.64 against 0.66 untrained), as the README's generalisation table says.
+PHASE_SSIM = {"spokes": 0.2, "natural": 0.4}
 
 
 def held_out_scan(path, family: str, seed: int):
@@ -58,8 +62,7 @@ def test_reconstructs_a_held_out_family_in_one_pass(backend, family, tmp_path):
     run_ptycho("--quiet", "infer", "--backend", backend, "--model", NAME, "--data", str(data), "--output-dir",
                str(tmp_path / "out"), env=CPU_ONLY)
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    amplitude, phase = THRESHOLDS[family]
-    assert metrics["amplitude"]["ssim"] > amplitude and metrics["phase"]["ssim"] > phase, metrics
+    assert metrics["phase"]["ssim"] > PHASE_SSIM[family], metrics
 
 
 def test_init_auto_says_which_model_it_starts_from(tmp_path):
