@@ -143,9 +143,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--neighbor-count", type=positive_int, default=4, help="neighbours K to draw groups from")
     p.add_argument("--probe-trainable", action="store_true", help="refine the probe during training")
-    p.add_argument("--init", default=None, metavar="MODEL",
-                   help="fine-tune this network (a model folder, archive or shipped model name) instead of "
-                   "starting from seeded weights; 'auto': the shipped model that fits the data's N, gridsize "
-                   "and probe, if any (the log says which); 'none': seeded weights")
+    p.add_argument("--init", default="auto", metavar="MODEL",
+                   help="start from this network (a model folder, archive or shipped model name) and fine-tune "
+                   "it; 'auto': the shipped model that fits the data's N, gridsize and probe, if any (the log "
+                   "says which), else seeded weights; 'none': seeded weights")
     add_torch_knobs(p)
     p.set_defaults(run=run)

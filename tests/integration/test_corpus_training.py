@@ -41,12 +41,12 @@ def distance(a: dict, b: dict) -> float:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_trains_one_epoch_from_the_shards_and_fine_tunes_from_either_engine(backend, corpus, tmp_path):
-    train(backend, corpus, tmp_path / "scratch")
+    train(backend, corpus, tmp_path / "scratch", "--init", "none")  # seeded, not the shipped model (auto)
     assert_model_archive(tmp_path / "scratch" / "wts.h5.zip", backend=backend)
     history = json.loads((tmp_path / "scratch" / "history.json").read_text())
     assert len(history["train_loss"]) == 1 and np.isfinite(history["train_loss"][0])
     other = "pytorch" if backend == "tensorflow" else "tensorflow"
-    train(other, corpus, tmp_path / "start", "--seed", "7")
+    train(other, corpus, tmp_path / "start", "--seed", "7", "--init", "none")
     train(backend, corpus, tmp_path / "tuned", "--init", str(tmp_path / "start"))
     start, tuned, fresh = (network_weights(tmp_path / n) for n in ("start", "tuned", "scratch"))
     # one epoch (6 Adam steps of at most ~1e-3 each) moves Glorot weights of ~0.1 by a few per cent; a
