@@ -49,10 +49,12 @@ def expand(values) -> list[Path]:
                 raise DataContractError(f"{path}: a folder with no *.npz files and no {MANIFEST}")
         elif path.is_file():
             found = [path]
+        elif not glob.has_magic(str(value)):
+            raise FileNotFoundError(f"dataset not found: {path}")
         else:
             found = sorted(Path(p) for p in glob.glob(str(value)))
             if not found:
-                raise DataContractError(f"{value}: no such file, folder or matching files")
+                raise DataContractError(f"{value}: no files match this pattern")
         files.extend(f for f in found if f not in files)
     return files
 

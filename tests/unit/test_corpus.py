@@ -84,8 +84,10 @@ def test_several_files_globs_and_plain_folders(corpus, tmp_path):
     plain.mkdir()
     (plain / "one.npz").write_bytes(first.read_bytes())
     assert expand(plain) == [plain / "one.npz"]
-    with pytest.raises(DataContractError, match="no such file, folder or matching files"):
+    with pytest.raises(DataContractError, match="no files match this pattern"):
         expand(str(tmp_path / "missing*.npz"))
+    with pytest.raises(FileNotFoundError, match="dataset not found: .*missing.npz"):
+        expand(tmp_path / "missing.npz")
 
 
 def test_groups_never_span_two_scans(corpus):

@@ -50,7 +50,7 @@ def test_simulate_writes_npz_and_picture(tmp_path):
 def test_usage_errors_exit_2_and_failures_exit_1(tmp_path):
     assert ptycho().returncode == 2
     bad = ptycho("simulate", "-o", str(tmp_path / "x.npz"), "--object", "cat")
-    assert bad.returncode == 2 and "use lines, grf, star or image:PATH" in bad.stderr
+    assert bad.returncode == 2 and "use lines, grf, star, sharp or image:PATH" in bad.stderr
     failed = ptycho("simulate", "-o", str(tmp_path / "x.npz"), "--object-size", "40")
     assert failed.returncode == 1
     assert "ptycho simulate: error: object of 40 px is too small" in failed.stderr
