@@ -70,13 +70,18 @@ def model_probe(model: dict):
     return weights["probe/real"] + 1j * weights["probe/imag"]
 
 
-def fitting_model(N: int, gridsize: int, probe) -> tuple[dict | None, str]:
+def fitting_model(N: int, gridsize: int, probe, requested: dict | None = None) -> tuple[dict | None, str]:
     """The shipped model for data of pattern size ``N`` and ``probe`` trained at ``gridsize``, and why
-    (or why none fits): same N and gridsize, probe overlap at least :data:`PROBE_MATCH`."""
+    (or why none fits): same N and gridsize, the architecture the user ``requested`` (e.g.
+    ``{"n_filters_scale": 2}``), probe overlap at least :data:`PROBE_MATCH`."""
     reasons = []
     for model in shipped():
         if (model["N"], model["gridsize"]) != (N, gridsize):
             reasons.append(f"{model['name']}: N={model['N']}, gridsize={model['gridsize']}")
+            continue
+        differs = {k: model.get(k) for k, v in (requested or {}).items() if model.get(k) != v}
+        if differs:
+            reasons.append(f"{model['name']}: " + ", ".join(f"{k}={v}" for k, v in differs.items()))
             continue
         overlap = probe_overlap(model_probe(model), probe)
         if overlap >= PROBE_MATCH:

@@ -54,14 +54,17 @@ def training_config(args, N: int, init=None) -> TrainingConfig:
     )
 
 
-def starting_point(init, raw, gridsize):
+def starting_point(args, raw):
     """The archive to fine-tune from: ``--init MODEL`` as named; ``--init auto`` the shipped model that fits
-    the data (N, gridsize, probe), said in the log, or none; ``--init none`` seeded weights."""
-    if init in (None, "none"):
+    the data (N, gridsize, probe) and the architecture flags given, said in the log, or none; ``--init
+    none`` seeded weights."""
+    if args.init in (None, "none"):
         return None
-    if init != "auto":
-        return pretrained.resolve(init, "--init")
-    model, why = pretrained.fitting_model(raw.N, gridsize or ARCHITECTURE_DEFAULTS["gridsize"], raw.probeGuess)
+    if args.init != "auto":
+        return pretrained.resolve(args.init, "--init")
+    gridsize = args.gridsize or ARCHITECTURE_DEFAULTS["gridsize"]
+    requested = {k: getattr(args, k) for k in ("n_filters_scale", "amp_activation") if getattr(args, k) is not None}
+    model, why = pretrained.fitting_model(raw.N, gridsize, raw.probeGuess, requested)
     if model is None:
         log.info("--init auto: no shipped model fits this data (%s); starting from seeded weights", why)
         return None
@@ -79,7 +82,7 @@ def run(args) -> int:
     N = (train_raw[0] if isinstance(train_raw, list) else train_raw).N
     if args.N is not None and args.N != N:
         raise ValueError(f"--N {args.N} does not match the {N}×{N} patterns of {' '.join(args.train_data)}")
-    init = starting_point(args.init, train_raw[0] if isinstance(train_raw, list) else train_raw, args.gridsize)
+    init = starting_point(args, train_raw[0] if isinstance(train_raw, list) else train_raw)
     config = training_config(args, N, init)
     results = train_model(args.backend, train_raw, test_raw, config, execution, seed=args.seed,
                           resume=bool(getattr(args, "resume", False)), init=init)

@@ -74,3 +74,5 @@ def test_init_auto_says_which_model_it_starts_from(tmp_path):
     other = run_ptycho(*common, "--gridsize", "2", "--output-dir", str(tmp_path / "b"), "--init", "auto",
                        env=CPU_ONLY)
     assert "--init auto: no shipped model fits this data" in other.stderr and "gridsize=1" in other.stderr
+    wide = run_ptycho(*common, "--n-filters-scale", "2", "--output-dir", str(tmp_path / "c"), env=CPU_ONLY)
+    assert "n_filters_scale=1" in wide.stderr  # an explicit width the model lacks: seeded, not an error
