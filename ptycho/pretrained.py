@@ -15,7 +15,6 @@ from ptycho.errors import ConfigError
 
 MODELS_DIR = Path(__file__).with_name("pretrained_models")
 PROVENANCE = "provenance.json"
-ARCHIVE = "wts.h5.zip"
 
 
 def shipped() -> list[dict]:

@@ -36,14 +36,11 @@ def run_list(args) -> int:
 
 
 def run_probe(args) -> int:
-    from ptycho.archive import read_archive
-
     model = pretrained.find(args.name)
     if model is None:
         raise ConfigError(f"no shipped model named {args.name!r}; shipped: {', '.join(pretrained.names()) or 'none'}")
     out = writable_file(args.output, "--output")
-    weights = read_archive(model["path"]).neutral_weights()
-    probe = (np.asarray(weights["probe/real"]) + 1j * np.asarray(weights["probe/imag"])).astype(np.complex64)
+    probe = np.asarray(pretrained.model_probe(model), np.complex64)
     write_npz(out, {"probeGuess": probe.squeeze(0) if probe.shape[0] == 1 else probe})
     print(f"wrote {out}: the {probe.shape[-1]}×{probe.shape[-1]} probe {args.name} was trained for "
           "(simulate with --probe file:PATH)")
