@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ptycho import params
+from ptycho.architecture import Architecture, check_neutral_weights
 from ptycho.archive import Archive, read_archive, require_backend, write_archive
 from ptycho.config.config import model_config_from_params
 from ptycho.engines import Engine, TrainingRun, get_engine
@@ -82,14 +83,13 @@ def train_model(backend: str, train_data, test_data, config, execution=None, see
     )
     start = None if init is None else starting_weights(init, probe, scale)
     if start is not None:
+        try:  # refused before any training, not by the engine mid-way
+            check_neutral_weights(start, Architecture.from_model_config(config.model))
+        except ValueError as exc:
+            raise ConfigError(f"--init {init}: that network does not fit this training ({exc})") from None
         log.info("[%s] starting from the trained network in %s", backend, init)
     run = TrainingRun(config, train, test, probe, scale, seed, execution, resume, tuple(callbacks), start)
-    try:
-        fitted = engine.fit(run)
-    except ValueError as exc:
-        if start is None or "neutral weights do not match" not in str(exc):
-            raise
-        raise ConfigError(f"--init {init}: that network does not fit this training ({exc})") from None
+    fitted = engine.fit(run)
     model = fitted.model
     results = {
         "history": fitted.history,
