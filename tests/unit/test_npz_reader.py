@@ -156,8 +156,8 @@ BOMB_SCRIPT = textwrap.dedent("""
     import sys
     from ptycho.errors import DataContractError
     from ptycho.testing.memory import peak_rss_kb
-    from ptycho.testing.npz_files import deflate_bomb
-    bomb = deflate_bomb("diffraction", (8192, 256, 256))  # 2 GiB of zeros, ~2 MB on disk
+    from ptycho.testing.npz_files import deflate_bomb, header_length_bomb
+    bomb = {build}
     open(sys.argv[1], "wb").write(bomb)
     del bomb
     from {module} import {function} as read
@@ -169,16 +169,22 @@ BOMB_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("module, function, args", [
+PAYLOAD_BOMB = 'deflate_bomb("diffraction", (8192, 256, 256))'  # 2 GiB of zeros, ~2 MB on disk
+HEADER_BOMB = 'header_length_bomb("diffraction", 2**31)'  # a .npy header declared 2 GiB long, ~2 MB on disk
+
+
+@pytest.mark.parametrize("module, function, args, build", [
     # the contract refuses the bomb's shape from its header (8192 patterns but no coordinates) before inflating
-    ("ptycho.data_contract", "read_npz", "sys.argv[1]"),
+    ("ptycho.data_contract", "read_npz", "sys.argv[1]", PAYLOAD_BOMB),
     # the reader alone, with a 1 GiB ceiling below the bomb's 2 GiB
-    ("ptycho.npz_reader", "read_npz_arrays", "'bomb.npz', sys.argv[1], max_bytes=2**30"),
+    ("ptycho.npz_reader", "read_npz_arrays", "'bomb.npz', sys.argv[1], max_bytes=2**30", PAYLOAD_BOMB),
+    # before: numpy's header parser read all 2 GiB of the declared header before its own size check (issue 25)
+    ("ptycho.data_contract", "read_npz", "sys.argv[1]", HEADER_BOMB),
 ])
-def test_deflate_bomb_stays_within_a_small_memory_bound(tmp_path, module, function, args):
+def test_deflate_bomb_stays_within_a_small_memory_bound(tmp_path, module, function, args, build):
     # Before: numpy.load inflated all 2.1 GB (peak RSS 2.1 GB) before the shape was looked at.
     # 300 MB: the interpreter with numpy is ~40 MB; anything near the bomb's 2 GiB means it was inflated.
-    script = BOMB_SCRIPT.format(module=module, function=function, args=args)
+    script = BOMB_SCRIPT.format(module=module, function=function, args=args, build=build)
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "bomb.npz")], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
