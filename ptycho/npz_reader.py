@@ -31,6 +31,11 @@ from ptycho.errors import DataContractError, PtychoError
 
 DEFAULT_MAX_BYTES = 8 * 2**30
 LIMIT_VARIABLE = "PTYCHO_MAX_NPZ_BYTES"
+# Measured float32 data deflates 1.1:1 (weights) to about 20:1 (sparse 1e4-photon count patterns); zeros
+# deflate near 1032:1. A deflated member over 1 MiB claiming more than 100:1 is padding, not data.
+DEFAULT_MAX_RATIO = 100
+RATIO_VARIABLE = "PTYCHO_MAX_NPZ_RATIO"
+RATIO_CHECK_MIN_BYTES = 1 << 20
 # A .npy header is at most a few hundred bytes (numpy caps parsing at 10,000); slack for the zip's
 # declared size beyond header + payload.
 HEADER_SLACK = 65_536
@@ -57,6 +62,26 @@ def max_npz_bytes(error: type[PtychoError] = DataContractError) -> int:
     if value <= 0:
         raise error(f"{LIMIT_VARIABLE}={raw!r} is not a positive size; give bytes or e.g. 16G")
     return value
+
+
+def max_compression_ratio(error: type[PtychoError] = DataContractError) -> int:
+    """The ceiling on a deflated member's inflate ratio: ``PTYCHO_MAX_NPZ_RATIO`` when set, else 100."""
+    raw = os.environ.get(RATIO_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_MAX_RATIO
+    if not raw.isdigit() or int(raw) < 1:
+        raise error(f"{RATIO_VARIABLE}={raw!r} is not a positive whole number; give e.g. 1000")
+    return int(raw)
+
+
+def _check_ratio(source: str, member: str, info: zipfile.ZipInfo) -> None:
+    ratio = max_compression_ratio()
+    if info.file_size > RATIO_CHECK_MIN_BYTES and info.file_size > ratio * info.compress_size:
+        raise DataContractError(
+            f"{source}: {member} would inflate {_size(info.file_size)} from {info.compress_size} bytes (over "
+            f"{ratio}:1, a decompression bomb, not measured data); refused before inflating it. If the file is "
+            f"genuine (e.g. mostly zeros), raise the ceiling with {RATIO_VARIABLE} (e.g. {RATIO_VARIABLE}=2000)"
+        )
 
 
 def _too_big(source: str, what: str, nbytes: int, limit: int) -> str:
@@ -210,6 +235,7 @@ def _declared(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: i
 def _read_member(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, header: NpyHeader) -> np.ndarray:
     """The member's array: exactly its declared bytes, inflated chunk by chunk (never more)."""
     member = f"member {info.filename!r}"
+    _check_ratio(source, member, info)
     count = math.prod(header.shape)
     with zf.open(info) as stream:
         _header(source, member, stream)  # skip it (already checked)

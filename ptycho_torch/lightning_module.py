@@ -7,6 +7,8 @@ checkpoints load with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning.pytorch as L
 import numpy as np
 import torch
@@ -80,7 +82,15 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
         """Load a checkpoint of this engine (``torch.load(weights_only=True)``); its own four configs rebuild
         the module. Clients written for upstream PtychoPINN also pass the engine config objects
         (``model_config=ModelConfig(...)``, …): they must describe the same network, else ``ConfigError``."""
+        from ptycho.checkpoint_file import non_finite_tensors, verify_records
+        from ptycho.errors import ArchiveError
+
+        verify_records(Path(checkpoint_path))
         module = super().load_from_checkpoint(checkpoint_path, map_location=map_location, weights_only=True)
+        bad = non_finite_tensors(module.state_dict())
+        if bad:
+            raise ArchiveError(f"{checkpoint_path}: weights {', '.join(bad[:5])} hold NaN or Inf; use an earlier "
+                               "checkpoint or train again")
         if upstream_configs:
             from ptycho_torch.api.checkpoints import check_same_network
 

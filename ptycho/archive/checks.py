@@ -126,7 +126,7 @@ def check_directory(source: str, infos: list[zipfile.ZipInfo], checksums: dict) 
 
 
 def check_params(source: str, params, backend: str) -> dict:
-    from ptycho.config.config import model_config_from_params
+    from ptycho.config.config import SUPPORTED_N, model_config_from_params
 
     if not isinstance(params, dict):
         raise ArchiveError(
@@ -148,9 +148,12 @@ def check_params(source: str, params, backend: str) -> dict:
     if not _is_int(modes) or modes < 1:
         raise ArchiveError(f"{source}: {PARAMS} field 'probe_modes' is {modes!r}, not an integer >= 1")
     try:
-        model_config_from_params(params)
+        model = model_config_from_params(params)
     except (ConfigError, TypeError, ValueError) as exc:
         raise ArchiveError(f"{source}: {PARAMS} describes no valid model ({exc}); retrain the model") from None
+    if model.N not in SUPPORTED_N:  # ModelConfig accepts N=0 as ptychodus's placeholder; a trained model cannot
+        raise ArchiveError(f"{source}: {PARAMS} field 'N' is {model.N!r}, not a patch size a model is trained at "
+                           f"({', '.join(map(str, SUPPORTED_N))}); the file was edited or damaged: retrain the model")
     return params
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ptycho.errors import ArchiveError, ConfigError
+from ptycho.npz_reader import DEFAULT_MAX_RATIO, RATIO_CHECK_MIN_BYTES  # noqa: F401 - re-exported
 
 ARCHIVE_NAME = "wts.h5.zip"
 FORMAT_NAME = "ptychopinn-model-archive"
@@ -29,9 +30,8 @@ MANIFEST_MAX_BYTES = 1 << 20
 DEFAULT_MAX_ARCHIVE_BYTES = 1 << 30
 MAX_ARCHIVE_BYTES_ENV = "PTYCHO_MAX_ARCHIVE_BYTES"
 # Trained float32 weights barely compress (about 1.1:1); deflate tops out near 1032:1. A member over 1 MiB
-# that claims more than 100:1 holds padding, not weights.
-MAX_COMPRESSION_RATIO = 100
-RATIO_CHECK_MIN_BYTES = 1 << 20
+# that claims more than 100:1 holds padding, not weights (the NPZ reader's ceiling, fixed for archives).
+MAX_COMPRESSION_RATIO = DEFAULT_MAX_RATIO
 
 
 def max_archive_bytes() -> int:
@@ -90,4 +90,10 @@ class Archive:
         return INTEGRITY_FIELD in self.manifest
 
     def neutral_weights(self) -> dict[str, np.ndarray]:
-        return load_npz_bytes(self.members[NEUTRAL_WEIGHTS], NEUTRAL_WEIGHTS, self.source)
+        """The engine-neutral weights, each finite (a diverged or damaged network is refused here)."""
+        weights = load_npz_bytes(self.members[NEUTRAL_WEIGHTS], NEUTRAL_WEIGHTS, self.source)
+        bad = [name for name, w in weights.items() if w.dtype.kind in "fc" and not np.isfinite(w).all()]
+        if bad:
+            raise ArchiveError(f"{self.source}: weights {', '.join(bad[:5])} hold NaN or Inf; the training that "
+                               "wrote it diverged or the file was damaged: retrain the model")
+        return weights

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from ptycho.checkpoint_file import verify_records
 from ptycho.errors import ConfigError
 from ptycho_torch import config_bridge
 
@@ -15,6 +16,7 @@ ARCHITECTURE_FIELDS = ("N", "gridsize", "n_filters_scale", "model_type", "amp_ac
 
 def read_hyperparameters(path) -> dict:
     """The four config dicts a checkpoint of this engine holds (``torch.load(weights_only=True)``)."""
+    verify_records(Path(path))
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     hp = checkpoint.get("hyper_parameters") or {}
     missing = [k for k in ("model_config", "data_config", "training_config", "inference_config") if k not in hp]

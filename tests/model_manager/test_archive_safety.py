@@ -118,6 +118,8 @@ CONFUSED_PARAMS = {
     "scale true": ({"intensity_scale": True}, r"'intensity_scale' is True"),
     "N as text": ({"intensity_scale": 9.0, "N": "64"}, r"params.json describes no valid model .*N='64'"),
     "probe_modes 0": ({"intensity_scale": 9.0, "probe_modes": 0}, r"'probe_modes' is 0"),
+    # the outside campaign: N=0 (ptychodus's placeholder before it sets N) was called a valid archive
+    "N 0": ({"intensity_scale": 9.0, "N": 0}, r"field 'N' is 0, not a patch size a model is trained at"),
 }
 
 
@@ -201,3 +203,31 @@ def test_extracted_folder_gets_the_same_checks(tmp_path):
     manifest = json.loads((tmp_path / "extracted" / MANIFEST).read_text())
     (tmp_path / "extracted" / MANIFEST).write_text(json.dumps({**manifest, "backend": "jax"}))
     refused(tmp_path / "extracted", r"field 'backend' is 'jax'")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_neutral_weights_are_refused_naming_the_weight(tmp_path, members, bad):
+    """Before: an archive whose weights held NaN/Inf was called valid by ``ptycho inspect``."""
+    from archive_cases import valid_weights
+
+    from ptycho.archive.format import npz_bytes
+
+    weights = valid_weights()
+    name = sorted(weights)[0]
+    weights[name] = weights[name].copy()
+    weights[name].flat[0] = bad
+    changed = with_member(members, NEUTRAL_WEIGHTS, npz_bytes(weights))
+    refused(write_zip(tmp_path / "wts.h5.zip", with_manifest(changed, manifest_of(changed))),
+            rf"weights {name} hold NaN or Inf")
+
+
+def test_a_compressed_npy_inside_the_neutral_weights_is_held_to_the_ratio_ceiling(tmp_path, members):
+    """Before: a deflated 1 GiB ``.npy`` inside a stored ``neutral_weights.npz`` passed the archive's 100:1
+    check (the outer member is stored) and cost 1.4 GB to inflate."""
+    from ptycho.testing.npz_files import deflate_bomb
+
+    nested = deflate_bomb("layer/kernel", (2**28,))  # 1 GiB of float32 zeros in about 1 MB
+    changed = [replace(m, method=zipfile.ZIP_STORED) if m.name == NEUTRAL_WEIGHTS else m
+               for m in with_member(members, NEUTRAL_WEIGHTS, nested)]
+    refused(write_zip(tmp_path / "wts.h5.zip", with_manifest(changed, manifest_of(changed))),
+            r"member 'layer/kernel.npy' would inflate .* a decompression bomb")

@@ -191,3 +191,22 @@ def test_deflate_bomb_stays_within_a_small_memory_bound(tmp_path, module, functi
     assert "refused:" in result.stdout, result.stdout
     peak = float(result.stdout.split("peak MB")[1])
     assert peak < 300, f"peak RSS {peak:.0f} MB while refusing a 2 GiB deflate bomb"
+
+
+def test_a_valid_but_all_zero_dataset_over_the_ratio_ceiling_needs_the_limit_raised(tmp_path, monkeypatch):
+    """The outside campaign: a 1 MB NPZ of 65,536 zero patterns (1 GiB declared, valid) cost 3.2 GB to load.
+    Deflated members are held to a 100:1 inflate ratio; the message names the variable that raises it."""
+    from ptycho.data_contract import read_npz
+
+    n = 4096  # 64 MiB of zero float32 patterns, deflated to about 65 KB (1000:1)
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, diffraction=np.zeros((n, 64, 64), np.float32), xcoords=np.arange(n, dtype=float),
+                        ycoords=np.zeros(n), probeGuess=np.ones((64, 64), np.complex64))
+    assert path.stat().st_size < 2**20
+    with pytest.raises(DataContractError, match=r"member 'diffraction.npy' would inflate .*PTYCHO_MAX_NPZ_RATIO"):
+        read_npz(path)
+    monkeypatch.setenv("PTYCHO_MAX_NPZ_RATIO", "2000")
+    assert read_npz(path).diffraction.shape == (n, 64, 64)
+    monkeypatch.setenv("PTYCHO_MAX_NPZ_RATIO", "lots")
+    with pytest.raises(DataContractError, match=r"PTYCHO_MAX_NPZ_RATIO='lots' is not a positive whole number"):
+        read_npz(path)
