@@ -255,7 +255,16 @@ def from_arrays(arrays: dict, source: str = "<arrays>") -> Dataset:
     for name in ("objectGuess", "probeGuess"):
         if name in arrays:
             setattr(dataset, name, _field(source, name, arrays[name]))
+    if dataset.objectGuess is not None and not _covers(dataset.objectGuess.shape, dataset.xcoords, dataset.ycoords):
+        log.warning("%s: scan positions lie outside 'objectGuess' (%d×%d px), so it cannot be the object these "
+                    "patterns saw: it is ignored (no ground-truth metrics)", source, *dataset.objectGuess.shape)
+        dataset.objectGuess = None
     return dataset
+
+
+def _covers(shape, x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether every scan position (a window centre, in object pixels) lies inside an object of ``shape``."""
+    return bool(x.min() >= 0 and y.min() >= 0 and x.max() <= shape[1] - 1 and y.max() <= shape[0] - 1)
 
 
 def _check_declared(source: str, headers: dict) -> None:

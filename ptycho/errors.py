@@ -19,3 +19,7 @@ class ArchiveError(PtychoError, ValueError):
 
 class TrainingDivergedError(PtychoError, RuntimeError):
     """Training produced a non-finite loss or weights; nothing was written."""
+
+
+class NonFiniteResultError(PtychoError, RuntimeError):
+    """A reconstruction or a metric came out NaN or Inf; nothing was written."""

@@ -15,6 +15,7 @@ from ptycho import metrics
 from ptycho.atomic import atomic_path
 from ptycho.consistency import data_consistency
 from ptycho.data_contract import write_npz
+from ptycho.errors import DataContractError, NonFiniteResultError
 from ptycho.physics import stitch
 from ptycho.product import write_product
 
@@ -27,10 +28,17 @@ def inner_region(positions: np.ndarray, shape, M: int = SCORE_WINDOW) -> np.ndar
     """Pixels covered by ``M × M`` windows at ``positions``, away from the scan's outermost half-window."""
     covered = stitch(np.ones((len(positions), M, M)), positions.astype(np.float64), M, canvas_shape=shape).real > 0.5
     rows, cols = np.nonzero(covered)
+    if not len(rows):
+        raise DataContractError(
+            f"no scan position lies inside the {shape[0]}×{shape[1]} object: positions span x "
+            f"{positions[:, 0].min():.4g}…{positions[:, 0].max():.4g}, y {positions[:, 1].min():.4g}…"
+            f"{positions[:, 1].max():.4g} px; check the coordinates' units (pixels) and origin"
+        )
     inner = np.zeros_like(covered)
     margin = M // 2
     inner[rows.min() + margin : rows.max() - margin + 1, cols.min() + margin : cols.max() - margin + 1] = True
-    return inner & covered
+    inner &= covered
+    return inner if inner.any() else covered  # a scan narrower than a window has no inner part: score it all
 
 
 def score(obj: np.ndarray, truth: np.ndarray, positions: np.ndarray, M: int = SCORE_WINDOW) -> dict:
@@ -68,6 +76,14 @@ def write_reconstruction(
     """Write every output file of ``outcome`` into ``out``; ``truth`` (same frame) adds the comparison."""
     out = Path(out)
     obj = outcome.obj
+    for what, array in (("object", obj), ("probe", outcome.probe), ("positions", outcome.positions)):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise NonFiniteResultError(
+                f"{outcome.name}: the reconstructed {what} holds {bad} NaN or Inf values of {np.size(array)}, so "
+                f"nothing was written to {out}; check the data's probe and counts (ptycho inspect), or use fewer "
+                "iterations or a smaller step"
+            )
     files = save_outputs(np.abs(obj), np.angle(obj), {"backend": outcome.name}, out)
     arrays = {
         "object": obj.astype(np.complex64),
@@ -100,9 +116,13 @@ def write_reconstruction(
 
 
 def write_json(path: Path, value: dict) -> Path:
-    """``value`` as indented JSON at ``path``, written atomically."""
+    """``value`` as indented JSON at ``path``, written atomically; a NaN or Inf in it is refused (strict JSON)."""
+    try:
+        text = json.dumps(value, indent=2, allow_nan=False)
+    except ValueError:
+        raise NonFiniteResultError(f"{path}: a value came out NaN or Inf ({value}); nothing was written") from None
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(value, indent=2))
+        tmp.write_text(text)
     return Path(path)
 
 

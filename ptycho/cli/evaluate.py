@@ -10,25 +10,40 @@ from pathlib import Path
 import numpy as np
 
 from ptycho import metrics
-from ptycho.atomic import atomic_path
 from ptycho.cli.options import positive_int, writable_file
 from ptycho.data_contract import read_npz
 from ptycho.errors import DataContractError
 
 
 def _reconstruction(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """``object`` (2-D, finite) and ``positions`` (``(n, 2)``, when present) of a reconstruction NPZ, read by
+    the bounded NPZ reader (no pickle; shapes checked before anything is inflated)."""
+    from ptycho.npz_reader import read_npz_arrays
+
+    def check(headers) -> None:
+        if "object" not in headers:
+            raise DataContractError(f"{path}: no 'object' array (found {sorted(headers)}); give the "
+                                    "reconstruction.npz that ptycho infer writes")
+        if headers["object"].ndim != 2 or headers["object"].dtype.kind not in "fc":
+            raise DataContractError(f"{path}: 'object' is {headers['object'].shape} {headers['object'].dtype}, "
+                                    "not a 2-D complex image; give the reconstruction.npz that ptycho infer writes")
+        positions = headers.get("positions")
+        if positions is not None and (positions.ndim != 2 or positions.shape[1:] != (2,)
+                                      or positions.dtype.kind not in "fiu"):
+            raise DataContractError(f"{path}: 'positions' is {positions.shape} {positions.dtype}, not (n, 2) "
+                                    "numbers; give the reconstruction.npz that ptycho infer writes")
+
     if not path.is_file():
         raise FileNotFoundError(f"reconstruction not found: {path}")
-    with np.load(path, allow_pickle=False) as npz:
-        if "object" not in npz.files:
-            raise DataContractError(
-                f"{path}: no 'object' array (found {npz.files}); give the reconstruction.npz that ptycho infer writes"
-            )
-        return npz["object"], (npz["positions"] if "positions" in npz.files else None)
+    arrays = read_npz_arrays(str(path), path, check=check)
+    obj, positions = arrays["object"], arrays.get("positions")
+    if not np.isfinite(obj).all() or (positions is not None and not np.isfinite(positions).all()):
+        raise DataContractError(f"{path}: holds NaN or Inf; reconstruct again")
+    return obj, positions
 
 
 def run(args) -> int:
-    from ptycho.outputs import inner_region
+    from ptycho.outputs import inner_region, write_json
     from ptycho.plotting import plot_comparison
 
     for path, flag in ((args.output, "--output"), (args.plot, "--plot")):
@@ -45,14 +60,12 @@ def run(args) -> int:
         )
     mask = inner_region(positions, truth.shape, args.M) if positions is not None else np.abs(obj) > 0
     result = metrics.compare(obj, truth, mask=mask)
-    text = json.dumps(result, indent=2)
     if args.output:
-        with atomic_path(args.output) as tmp:
-            tmp.write_text(text)
+        write_json(Path(args.output), result)
     if args.plot:
         aligned = obj * np.exp(-1j * np.angle(np.vdot(truth, obj)))
         plot_comparison(truth, aligned, args.plot, "ground truth | reconstruction | error")
-    print(text)
+    print(json.dumps(result, indent=2))
     return 0
 
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ptycho.errors import DataContractError
 from ptycho.physics.group import WEIGHT_FLOOR
+
+# 2^26 pixels: an 8192 × 8192 object (1 GiB as complex128), far beyond any scan we reconstruct; positions
+# spread wider than that are in the wrong units, not a real scan.
+MAX_CANVAS_PIXELS = 1 << 26
 from ptycho.physics.sampling import sample_windows, scatter_windows
 
 
@@ -27,7 +32,19 @@ def canvas_for(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tuple[in
     low = np.floor(positions.min(axis=0) - M / 2) - margin
     high = np.ceil(positions.max(axis=0) + M / 2) + margin
     width, height = (high - low).astype(int) + 1
-    return (int(height), int(width)), low
+    return _bounded((int(height), int(width)), positions), low
+
+
+def _bounded(shape: tuple[int, int], positions: np.ndarray) -> tuple[int, int]:
+    """``shape``, refused when the positions' spread makes a canvas no scan needs (wrong coordinate units)."""
+    if shape[0] * shape[1] > MAX_CANVAS_PIXELS:
+        span = positions.max(axis=0) - positions.min(axis=0)
+        raise DataContractError(
+            f"the scan positions span {span[0]:.4g} × {span[1]:.4g} px (x × y), which needs a {shape[1]} × "
+            f"{shape[0]} object, over the {MAX_CANVAS_PIXELS:,}-pixel limit; positions must be in pixels of the "
+            "object: convert them (e.g. metres / pixel size)"
+        )
+    return shape
 
 
 def centred_canvas(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tuple[int, int], np.ndarray]:
@@ -46,7 +63,7 @@ def centred_canvas(positions: np.ndarray, M: int, margin: int = 1) -> tuple[tupl
     odd_offset = np.abs(origin - np.round(origin)) > 0.25
     size = size + odd_offset
     origin = centre - (size - 1) / 2
-    return (int(size[1]), int(size[0])), origin
+    return _bounded((int(size[1]), int(size[0])), positions), origin
 
 
 def stitch(

@@ -343,3 +343,33 @@ def test_inspect_reports_damaged_datasets_without_traceback(tmp_path):
         result = run_ptycho("inspect", str(path), check=False)
         assert result.returncode == 1, f"{name}: exit {result.returncode}\n{result.stderr}"
         assert "Traceback" not in result.stderr and str(path) in result.stderr, f"{name}:\n{result.stderr}"
+
+
+DAMAGED_RECONSTRUCTIONS = {
+    **DAMAGED_FOR_INSPECT,
+    "no-object.npz": npz_bytes({"positions": np.zeros((3, 2))}),
+    "object-1d.npz": npz_bytes({"object": np.ones(8, np.complex64)}),
+    "object-text.npz": npz_bytes({"object": np.array([["a", "b"]])}),
+    "positions-3d.npz": npz_bytes({"object": np.ones((8, 8), np.complex64), "positions": np.zeros((2, 2, 2))}),
+    "object-nan.npz": npz_bytes({"object": np.full((8, 8), np.nan, np.complex64)}),
+    "bomb.npz": deflate_bomb("object", (2**14, 2**13), "<c8"),  # 1 GiB declared in about 1 MB
+}
+
+
+def test_evaluate_refuses_damaged_reconstructions_without_traceback(tmp_path):
+    """The outside campaign: ``ptycho evaluate`` printed tracebacks on 241 of 6,216 damaged inputs
+    (BadZipFile, EOFError, TypeError) and its unbounded reader let a 1 MB file cost 1.1 GB."""
+    truth = tmp_path / "truth.npz"
+    truth.write_bytes(npz_bytes({"diffraction": np.ones((2, 64, 64), np.float32), "xcoords": np.zeros(2),
+                                 "ycoords": np.zeros(2), "objectGuess": np.ones((8, 8), np.complex64)}))
+    good = tmp_path / "reconstruction.npz"
+    good.write_bytes(npz_bytes({"object": np.ones((8, 8), np.complex64), "positions": np.full((2, 2), 4.0)}))
+    assert run_ptycho("evaluate", "--reconstruction", str(good), "--truth", str(truth), check=False).returncode == 0
+    for name, data in DAMAGED_RECONSTRUCTIONS.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        for args in (["--reconstruction", path, "--truth", truth], ["--reconstruction", good, "--truth", path]):
+            result = run_ptycho("evaluate", *map(str, args), check=False)
+            assert result.returncode in (1, 2), f"{name} {args}: exit {result.returncode}\n{result.stderr}"
+            assert "Traceback" not in result.stderr, f"{name}:\n{result.stderr}"
+            assert str(path) in result.stderr or result.returncode == 2, f"{name} {args}:\n{result.stderr}"
