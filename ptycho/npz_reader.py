@@ -156,7 +156,7 @@ def _header(source: str, member: str, stream: BinaryIO) -> tuple[NpyHeader, int]
         length_field = counting.read(2 if version == (1, 0) else 4)
         declared = int.from_bytes(length_field, "little")
         if len(length_field) < 2 or declared > MAX_HEADER_BYTES:
-            raise ValueError(f"the header declares {declared} bytes, over the {MAX_HEADER_BYTES} a .npy header may have")
+            raise ValueError(f"the header declares {declared} bytes, over the {MAX_HEADER_BYTES} allowed")
         # numpy parses the header from a copy of what was read (3.0 differs only by utf-8 field names)
         prefix = io.BytesIO(length_field + counting.read(declared))
         if version == (1, 0):

@@ -14,14 +14,21 @@ from pathlib import Path
 from ptycho.config.config import ACCELERATORS, LOGGER_BACKENDS, STRATEGIES, PyTorchExecutionConfig
 from ptycho.errors import ConfigError, PtychoError
 
+# No count these commands take (epochs, iterations, groups, positions, workers) is near a million; a larger
+# one is a typo that would run for days or allocate without end.
+MAX_COUNT = 1_000_000
+MAX_SEED = 2**32 - 1  # what NumPy, TensorFlow and torch seeding all accept
 
-def _whole_number(value: str, least: int) -> int:
+
+def _whole_number(value: str, least: int, most: int = MAX_COUNT) -> int:
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if number < least:
         raise argparse.ArgumentTypeError(f"{value} is below {least}; give a whole number >= {least}")
+    if number > most:
+        raise argparse.ArgumentTypeError(f"{value} is above {most:,}; give a whole number <= {most:,}")
     return number
 
 
@@ -31,8 +38,13 @@ def positive_int(value: str) -> int:
 
 
 def non_negative_int(value: str) -> int:
-    """A count where 0 means "none" (refinement iterations, workers), or a seed."""
+    """A count where 0 means "none" (refinement iterations, workers)."""
     return _whole_number(value, 0)
+
+
+def seed_int(value: str) -> int:
+    """A random seed: 0 to 2³² − 1."""
+    return _whole_number(value, 0, MAX_SEED)
 
 
 def _finite_number(value: str) -> float:

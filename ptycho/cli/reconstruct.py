@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ptycho.cli.options import non_negative_int, positive_int, writable_folder
+from ptycho.cli.options import positive_int, seed_int, writable_folder
 from ptycho.data_contract import read_npz
 from ptycho.outputs import Outcome, consistency, score, write_json, write_reconstruction
 from ptycho.physics import mean_photons
@@ -60,5 +60,5 @@ def add_parser(sub) -> None:
     p.add_argument("--iterations", type=positive_int, default=50, help="passes over every scan position")
     p.add_argument("--refine-probe", action="store_true", help="update the probe too (from the third iteration)")
     p.add_argument("--batch-size", type=positive_int, default=16, help="positions updated together")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the visiting order")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the visiting order")
     p.set_defaults(run=run)

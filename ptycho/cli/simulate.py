@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ptycho.cli.corpus import add_arguments as corpus_arguments
-from ptycho.cli.options import non_negative_int, photon_count, positive_float, positive_int, writable_file
+from ptycho.cli.options import photon_count, positive_float, positive_int, seed_int, writable_file
 from ptycho.config.config import SUPPORTED_N
 from ptycho.data_contract import write_npz
 from ptycho.errors import ConfigError
@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--n-positions", type=positive_int, default=None, help="keep at most this many positions")
     g.add_argument("--nphotons", type=photon_count, default=1e9, help="mean photons per pattern (default 1e9)")
     g.add_argument("--counts", action="store_true", help="store integer counts instead of amplitudes")
-    g.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    g.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
 
 
 MAX_OBJECT_SIZE = 16384  # a 16384² complex object already takes 4 GiB: far beyond any simulated test object

@@ -13,9 +13,9 @@ from ptycho.cli.options import (
     add_backend,
     add_torch_knobs,
     execution_config,
-    non_negative_int,
     photon_count,
     positive_int,
+    seed_int,
     writable_folder,
 )
 from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
@@ -130,7 +130,7 @@ def add_parser(sub) -> None:
     p.add_argument("--gridsize", type=positive_int, default=None,
                    help="group side; C = gridsize² patterns per group (default 1, or the --init model's)")
     p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=positive_int, default=16, help="batch size")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed for grouping, initial weights and shuffling")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed for grouping, initial weights and shuffling")
     p.add_argument(
         "--N", type=positive_int, choices=SUPPORTED_N, default=None, help="pattern size (default: the data's)"
     )

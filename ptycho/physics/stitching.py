@@ -10,11 +10,11 @@ import numpy as np
 
 from ptycho.errors import DataContractError
 from ptycho.physics.group import WEIGHT_FLOOR
+from ptycho.physics.sampling import sample_windows, scatter_windows
 
 # 2^26 pixels: an 8192 × 8192 object (1 GiB as complex128), far beyond any scan we reconstruct; positions
 # spread wider than that are in the wrong units, not a real scan.
 MAX_CANVAS_PIXELS = 1 << 26
-from ptycho.physics.sampling import sample_windows, scatter_windows
 
 
 def central_region(patches: np.ndarray, M: int) -> np.ndarray:

@@ -20,8 +20,10 @@ from ptycho.testing.commands import run_ptycho
 pytestmark = pytest.mark.per_pr
 
 NUMBER_TYPES = {
-    options.positive_int: ("0", "-3", "2.5", "x"),
-    options.non_negative_int: ("-1", "2.5", "x"),
+    # 2147483648: the outside campaign's --refine, accepted before (a count of 2^31 iterations)
+    options.positive_int: ("0", "-3", "2.5", "x", "2147483648"),
+    options.non_negative_int: ("-1", "2.5", "x", "2147483648"),
+    options.seed_int: ("-1", "x", str(2**32)),
     options.positive_float: ("0", "-1e-3", "nan", "inf", "x"),
     options.photon_count: ("0", "nan", "1e300"),
 }
