@@ -89,5 +89,11 @@ def atomic_path(path) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        # a write that fails (disk full, quota, file size limit) names no file: say which one, and that
+        # the previous one is intact
+        raise OSError(exc.errno, f"{exc.strerror} while writing {path} (nothing was changed there)") from exc
     finally:
         tmp.unlink(missing_ok=True)

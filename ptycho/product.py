@@ -62,7 +62,24 @@ def read_product(path) -> dict:
     import h5py
 
     with h5py.File(path, "r") as h5:
-        out = {key: h5[key][()] for key in h5.keys()}
+        out = {key: _bounded_read(path, key, h5[key]) for key in h5.keys()}
         out["attrs"] = dict(h5.attrs)
         out["object_attrs"] = dict(h5["object"].attrs)
     return out
+
+
+def _bounded_read(path, name: str, node):
+    """One dataset's values, refused before reading when what it declares is not what the file stores: a
+    chunked, compressed or never-written dataset can declare gigabytes in a few kilobytes."""
+    import h5py
+
+    from ptycho.npz_reader import DEFAULT_MAX_RATIO, RATIO_CHECK_MIN_BYTES, max_npz_bytes
+
+    if not isinstance(node, h5py.Dataset):
+        raise ValueError(f"{path}: '{name}' is a {type(node).__name__}, not a dataset")
+    declared = node.size * node.dtype.itemsize
+    stored = node.id.get_storage_size()
+    if declared > max_npz_bytes() or (declared > RATIO_CHECK_MIN_BYTES and declared > DEFAULT_MAX_RATIO * stored):
+        raise ValueError(f"{path}: '{name}' declares {node.shape} {node.dtype} ({declared:,} bytes) but the file "
+                         f"stores {stored:,} bytes of it; refused before reading (a damaged or hostile file)")
+    return node[()]

@@ -65,7 +65,13 @@ class LastCheckpoint(Callback):
 
     def on_train_epoch_end(self, trainer, module):
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        trainer.save_checkpoint(tmp, weights_only=False)  # full state for --resume; collective under DDP
+        try:
+            trainer.save_checkpoint(tmp, weights_only=False)  # full state for --resume; collective under DDP
+        except OSError as exc:  # disk full, read-only, quota: no half-written file stays behind
+            if trainer.is_global_zero:
+                tmp.unlink(missing_ok=True)
+            raise OSError(exc.errno, f"could not write the checkpoint {self.path} ({exc.strerror or exc}); free "
+                          f"space in {self.path.parent} or train into another --output-dir") from None
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         trainer.strategy.barrier("last_checkpoint")
