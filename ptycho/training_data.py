@@ -59,6 +59,30 @@ def expand(values) -> list[Path]:
     return files
 
 
+STREAM_MODES = ("auto", "on", "off")
+# Grouped float32 amplitudes, offsets and the file's own arrays: about 3× a shard's bytes while training.
+MEMORY_PER_FILE_BYTE = 3
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine has (physical pages × page size)."""
+    import os
+
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def should_stream(files: list[Path], mode: str = "auto") -> bool:
+    """Whether to stream ``files``: asked for (``on``/``off``), or (``auto``) several files that would take
+    more than a quarter of the memory held at once."""
+    if mode != "auto":
+        return mode == "on"
+    needed = MEMORY_PER_FILE_BYTE * sum(f.stat().st_size for f in files)
+    stream = len(files) > 1 and needed > available_memory() / 4
+    if stream:
+        log.info("--stream auto: %d files need about %.1f GB at once, so they are streamed", len(files), needed / 1e9)
+    return stream
+
+
 def read_scans(values) -> RawData | list[RawData]:
     """One ``RawData`` for a single file, else a list (one per scan, grouped separately in training)."""
     files = expand(values)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import lightning.pytorch as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler, TensorDataset
+from torch.utils.data import DataLoader, IterableDataset, Sampler, TensorDataset
 
 from ptycho.loader import PtychoDataContainer
+from ptycho.shard_stream import ShardStream
 
 
 class EpochSeededSampler(Sampler):
@@ -39,6 +40,37 @@ def to_tensors(data: PtychoDataContainer, scale: float, with_y: bool) -> TensorD
     return TensorDataset(x, offsets, y)
 
 
+class StreamedGroups(IterableDataset):
+    """The groups of a :class:`ShardStream`, chunk by chunk, shuffled within each chunk by ``(seed, epoch)``.
+
+    Under distributed training each process takes every ``world``-th shard and stops after the number of
+    groups the smallest part holds, so every process runs the same number of steps (no collective waits
+    for a process that has finished)."""
+
+    def __init__(self, stream: ShardStream, scale: float, with_y: bool, seed: int):
+        self.stream, self.scale, self.with_y, self.seed, self.epoch = stream, scale, with_y, seed, 0
+
+    def _part(self) -> tuple[int, int]:
+        dist = torch.distributed
+        return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+
+    def groups_per_part(self, world: int) -> int:
+        counts = self.stream.group_counts
+        return min(sum(counts[i] for i in self.stream.order(self.epoch, (r, world))) for r in range(world))
+
+    def __iter__(self):
+        rank, world = self._part()
+        left = self.groups_per_part(world)
+        epoch, self.epoch = self.epoch, self.epoch + 1  # one pass per epoch (the loader runs in this process)
+        for chunk in self.stream.chunks(epoch, (rank, world)):
+            tensors = to_tensors(chunk, self.scale, self.with_y).tensors
+            for i in np.random.default_rng([self.seed, epoch, len(chunk)]).permutation(len(chunk))[:left].tolist():
+                yield tuple(t[i] for t in tensors)
+            left -= min(left, len(chunk))
+            if not left:
+                return
+
+
 class PtychoDataModule(L.LightningDataModule):
     def __init__(
         self,
@@ -60,10 +92,15 @@ class PtychoDataModule(L.LightningDataModule):
         )
 
     def setup(self, stage: str | None = None) -> None:
-        self.train_set = to_tensors(self.train_data, self.scale, self.with_y)
+        if isinstance(self.train_data, ShardStream):
+            self.train_set = StreamedGroups(self.train_data, self.scale, self.with_y, self.seed)
+        else:
+            self.train_set = to_tensors(self.train_data, self.scale, self.with_y)
         self.val_set = None if self.test_data is None else to_tensors(self.test_data, self.scale, self.with_y)
 
     def train_dataloader(self):
+        if isinstance(self.train_set, StreamedGroups):  # read in this process: the stream counts its epochs
+            return DataLoader(self.train_set, batch_size=self.batch_size)
         sampler = EpochSeededSampler(len(self.train_set), self.seed)
         return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler, **self.loader_kwargs)
 

@@ -13,6 +13,7 @@ from ptycho.checkpoint_file import load_lightning_checkpoint
 from ptycho.config.config import PyTorchExecutionConfig
 from ptycho.engines import Fitted, TrainingRun
 from ptycho.errors import ArchiveError, ConfigError
+from ptycho.shard_stream import has_truth, model_channels
 from ptycho_torch.datamodule import PtychoDataModule
 from ptycho_torch.lightning_module import PtychoPINN_Lightning, loss_weights
 from ptycho_torch.trainer import build_trainer, monitor_metric
@@ -81,7 +82,7 @@ def fit_model(run: TrainingRun) -> Fitted:
     output_dir = Path(config.output_dir)
     resume_from = _resume_checkpoint(output_dir, run.resume)
     with_y = config.model.model_type == "supervised" or bool(config.realspace_weight or config.realspace_mae_weight)
-    if with_y and train.Y_I is None:
+    if with_y and not has_truth(train):
         raise ConfigError(
             "this loss (supervised or real-space weights) needs ground-truth patches, but the training "
             "data has no objectGuess; use model_type='pinn' with zero real-space weights"
@@ -106,7 +107,7 @@ def fit_model(run: TrainingRun) -> Fitted:
     )
     trainer, history = build_trainer(
         execution, output_dir, config.nepochs, test is not None, extra_callbacks=run.callbacks,
-        patterns=len(train) * train.X.shape[-1],
+        patterns=len(train) * model_channels(train),
     )
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
     last = output_dir / "checkpoints" / "last.ckpt"

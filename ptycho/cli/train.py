@@ -20,7 +20,9 @@ from ptycho.cli.options import (
 )
 from ptycho.config.config import AMP_ACTIVATIONS, SUPPORTED_N, ModelConfig, TrainingConfig
 from ptycho.outputs import epochs_trained, write_history
-from ptycho.training_data import read_scans
+from ptycho.raw_data import RawData
+from ptycho.shard_stream import DEFAULT_SHARDS_IN_MEMORY, ShardStream
+from ptycho.training_data import STREAM_MODES, expand, read_scans, should_stream
 
 log = logging.getLogger("ptycho.train")
 
@@ -77,13 +79,17 @@ def run(args) -> int:
 
     execution = execution_config(args, args.quiet)
     out = writable_folder(args.output_dir, "--output-dir")
-    train_raw = read_scans(args.train_data)
+    files = expand(args.train_data)
+    streaming = should_stream(files, args.stream)
+    train_raw = RawData.from_file(files[0]) if streaming else read_scans(files)
     test_raw = read_scans(args.test_data) if args.test_data else None
-    N = (train_raw[0] if isinstance(train_raw, list) else train_raw).N
-    if args.N is not None and args.N != N:
-        raise ValueError(f"--N {args.N} does not match the {N}×{N} patterns of {' '.join(args.train_data)}")
-    init = starting_point(args, train_raw[0] if isinstance(train_raw, list) else train_raw)
-    config = training_config(args, N, init)
+    first = train_raw[0] if isinstance(train_raw, list) else train_raw
+    if args.N is not None and args.N != first.N:
+        raise ValueError(f"--N {args.N} does not match the {first.N}×{first.N} patterns of {' '.join(args.train_data)}")
+    init = starting_point(args, first)
+    config = training_config(args, first.N, init)
+    if streaming:
+        train_raw = ShardStream(files, config, args.shards_in_memory, seed=args.seed)
     results = train_model(args.backend, train_raw, test_raw, config, execution, seed=args.seed,
                           resume=bool(getattr(args, "resume", False)), init=init)
     archive = save_model(results, out)
@@ -108,6 +114,11 @@ def add_parser(sub) -> None:
                    help="training NPZ, several, a glob or a corpus folder (ptycho simulate --corpus)")
     p.add_argument("--test-data", "--test_data_file", dest="test_data", nargs="+",
                    help="validation NPZ(s) or corpus folder (optional)")
+    p.add_argument("--stream", choices=STREAM_MODES, default="auto",
+                   help="read several training files a few at a time instead of all at once; auto: when they "
+                   "would fill more than a quarter of the memory")
+    p.add_argument("--shards-in-memory", type=positive_int, default=DEFAULT_SHARDS_IN_MEMORY,
+                   help="with --stream: how many training files are held (and shuffled together) at a time")
     p.add_argument(
         "--output-dir",
         "--output_dir",

@@ -10,6 +10,7 @@ import tensorflow as tf
 from ptycho.errors import ConfigError
 from ptycho.loader import PtychoDataContainer
 from ptycho.progress import EpochReporter
+from ptycho.shard_stream import ShardStream, has_truth, model_channels
 from ptycho.tf.model import PtychoPINN
 from ptycho.tf.physics import poisson_nll
 from ptycho.training_guard import check_loss
@@ -86,12 +87,29 @@ class Trainer:
         bs = self.config.batch_size
         for i in range(0, len(order), bs):
             idx = order[i : i + bs]
-            y = tf.constant(y_all[idx]) if y_all is not None else tf.zeros([len(idx), 1, 1, 1], tf.complex64)
-            yield tf.constant(data.X[idx] * scale), tf.constant(data.local_offsets[idx]), y
+            y = y_all[idx] if y_all is not None else np.zeros([len(idx), 1, 1, 1], np.complex64)
+            yield (data.X[idx] * np.float32(scale)).astype(np.float32), data.local_offsets[idx].astype(np.float32), y
 
-    def evaluate(self, data: PtychoDataContainer, scale: float) -> float:
+    def _epoch(self, data, scale: float, rng: np.random.Generator, epoch: int, shuffle: bool = True):
+        """An epoch's batches: of one container in memory, or of a stream's chunks read through a
+        ``tf.data`` pipeline that reads and groups the next shards while this one trains."""
+        if not isinstance(data, ShardStream):
+            yield from self._batches(data, scale, rng.permutation(len(data)) if shuffle else np.arange(len(data)))
+            return
+
+        def batches():
+            for chunk in data.chunks(epoch):
+                order = rng.permutation(len(chunk)) if shuffle else np.arange(len(chunk))
+                yield from self._batches(chunk, scale, order)
+
+        N, C = self.model.arch.N, self.model.arch.channels
+        signature = (tf.TensorSpec([None, N, N, C], tf.float32), tf.TensorSpec([None, 1, 2, C], tf.float32),
+                     tf.TensorSpec([None, None, None, None], tf.complex64))
+        yield from tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
+
+    def evaluate(self, data, scale: float) -> float:
         losses, sizes = [], []
-        for x, off, y in self._batches(data, scale, np.arange(len(data))):
+        for x, off, y in self._epoch(data, scale, np.random.default_rng(0), 0, shuffle=False):
             losses.append(float(self.eval_step(x, off, y)))
             sizes.append(len(x))
         return float(np.average(losses, weights=sizes))
@@ -104,7 +122,7 @@ class Trainer:
         seed: int = 0,
         epochs: int | None = None,
     ) -> dict:
-        if self.needs_y and train.Y_I is None:
+        if self.needs_y and not has_truth(train):
             raise ConfigError(
                 "this loss (supervised or real-space weights) needs ground-truth patches, but the "
                 "training data has no objectGuess; use model_type='pinn' with zero real-space weights"
@@ -112,11 +130,11 @@ class Trainer:
         epochs = epochs or self.config.nepochs
         rng = np.random.default_rng(seed)
         history = {"train_loss": [], "val_loss": [], "epoch_seconds": []}
-        reporter = EpochReporter(epochs, "tensorflow", len(train) * train.X.shape[-1])
+        reporter = EpochReporter(epochs, "tensorflow", len(train) * model_channels(train))
         for epoch in range(epochs):
             start = time.perf_counter()
             losses, sizes = [], []
-            for step, (x, off, y) in enumerate(self._batches(train, scale, rng.permutation(len(train))), 1):
+            for step, (x, off, y) in enumerate(self._epoch(train, scale, rng, epoch), 1):
                 losses.append(float(self.train_step(x, off, y)))
                 check_loss(losses[-1], epoch=epoch + 1, step=step, backend="tensorflow",
                            intensity_scale=lambda: self.model.intensity_scale)

@@ -40,7 +40,9 @@ def publish_model(saved: dict) -> None:
 def create_ptycho_data_container(data, config) -> PtychoDataContainer:
     """A ``PtychoDataContainer`` from ``RawData`` (grouped per ``config``), a list of ``RawData`` (several
     scans, see :func:`ptycho.loader.concatenate`) or a container (returned as is)."""
-    if isinstance(data, PtychoDataContainer):
+    from ptycho.shard_stream import ShardStream
+
+    if isinstance(data, (PtychoDataContainer, ShardStream)):
         return data
     if isinstance(data, (list, tuple)):  # several scans: each grouped on its own, never across scans
         return loader.concatenate([create_ptycho_data_container(scan, config) for scan in data])

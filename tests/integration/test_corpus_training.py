@@ -67,3 +67,18 @@ def test_init_names_what_does_not_fit(corpus, tmp_path):
     missing = run_ptycho("train", "--backend", "tensorflow", "--train-data", str(corpus), "--output-dir",
                          str(tmp_path / "x"), "--init", "no-such-model", check=False)
     assert missing.returncode == 2 and "no shipped model of that name" in missing.stderr
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_trains_streaming_the_shards_one_at_a_time(backend, corpus, tmp_path):
+    """``--stream on``: the shards are read one at a time (a corpus larger than memory trains), through a
+    ``tf.data`` pipeline or a Lightning ``IterableDataset``; the epoch sees every group once."""
+    knobs = ("--accelerator", "cpu", "--logger", "none") if backend == "pytorch" else ()
+    result = run_ptycho("train", "--backend", backend, "--train-data", str(corpus), "--output-dir",
+                        str(tmp_path / "run"), *TINY, *knobs, "--init", "none", "--stream", "on",
+                        "--shards-in-memory", "1", env=CPU_ONLY)
+    assert "streaming 3 scans (48 groups)" in result.stderr and "1 in memory at a time" in result.stderr
+    assert "48 patterns" in result.stderr or "patterns/s" in result.stderr
+    assert_model_archive(tmp_path / "run" / "wts.h5.zip", backend=backend)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history["train_loss"]) == 1 and np.isfinite(history["train_loss"][0])
