@@ -2,6 +2,8 @@
 session runs catches broken ones, and the README's test command is the strict CPU column."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from ptycho.testing import workflows
@@ -66,3 +68,36 @@ def test_readme_test_command_is_the_strict_cpu_column():
     branch = re.search(r"\n\s*test\)\n(.*?);;", (ROOT / "run.sh").read_text(), re.S).group(1)
     assert 'export CUDA_VISIBLE_DEVICES=""' in branch
     assert "--strict-runtime" in branch and "--require-backends tf,torch" in branch
+
+
+def _setup_steps(job: dict) -> list[tuple[int, dict]]:
+    return [(i, s) for i, s in enumerate(job["steps"]) if "./run.sh setup" in s.get("run", "")]
+
+
+def test_cpu_jobs_run_on_a_clean_hosted_runner():
+    """Issue 23: a clean runner had no pip cache and no CPU wheel index for torch (each job downloaded the
+    multi-GB CUDA build). Every hosted job that sets up .venv caches pip on pyproject.toml + constraints.txt
+    and takes torch's CPU build from an extra index the repository owner sets as a variable."""
+    jobs = [job for name in ("per-pr.yml", "nightly.yml", "weekly.yml") for job in load(name)["jobs"].values()
+            if job["runs-on"] == "ubuntu-latest" and _setup_steps(job)]
+    assert len(jobs) == 4  # per_pr, parity, nightly, weekly
+    for job in jobs:
+        python = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python"))
+        assert python["with"]["cache"] == "pip"
+        assert set(python["with"]["cache-dependency-path"].split()) == {"pyproject.toml", "constraints.txt"}
+        (_, setup), = _setup_steps(job)
+        assert setup["env"]["PIP_EXTRA_INDEX_URL"].replace(" ", "") == "${{vars.TORCH_CPU_INDEX_URL}}"
+
+
+def test_the_gpu_job_builds_its_own_environment_and_runs_both_engines():
+    """Issue 23: the GPU job assumed a .venv that actions/checkout had just removed, and ran one PyTorch
+    test and never TensorFlow."""
+    gpu = load("weekly.yml")["jobs"]["gpu"]
+    (index, setup), = _setup_steps(gpu)
+    checkout = next(i for i, s in enumerate(gpu["steps"]) if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout < index and "PIP_EXTRA_INDEX_URL" not in setup.get("env", {})  # PyPI's CUDA build of torch
+    assert "tensorflow[and-cuda]" in setup["run"]
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "gpu", "-p",
+                                "no:cacheprovider", str(ROOT / "tests")], capture_output=True, text=True, cwd=ROOT)
+    ids = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert any("[tensorflow]" in i for i in ids) and any("[pytorch]" in i for i in ids), collected.stdout[-2000:]

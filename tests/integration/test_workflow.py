@@ -75,16 +75,25 @@ def test_train_save_load_infer(backend, dataset, tmp_path):
     assert fits["refined"]["r_factor"] < fits["network"]["r_factor"]
 
 
+GPU_BACKENDS = [pytest.param("tensorflow", marks=pytest.mark.tf), pytest.param("pytorch", marks=pytest.mark.torch)]
+SEES_A_GPU = {  # the gpu column must not pass on a host where the engine quietly runs on the CPU
+    "tensorflow": "import sys, tensorflow as tf; sys.exit(0 if tf.config.list_physical_devices('GPU') else 1)",
+    "pytorch": "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)",
+}
+
+
 @pytest.mark.gpu
-@pytest.mark.torch
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
 @pytest.mark.runtime_budget(baseline=30, warn=90, ceiling=300)  # no CPU baseline exists: it only runs on a GPU host
-def test_train_save_load_infer_on_gpu(dataset, tmp_path):
-    """The GPU column of the CI matrix (nox -s gpu): the same workflow with the PyTorch engine on CUDA."""
+def test_train_save_load_infer_on_gpu(dataset, tmp_path, backend):
+    """The GPU column of the CI matrix (nox -s gpu): the same workflow with each engine on CUDA."""
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
-    for args in (("train", "--backend", "pytorch", "--train-data", str(dataset), "--output-dir", str(tmp_path / "m"),
-                  *TRAIN, "--accelerator", "gpu"),
-                 ("infer", "--backend", "pytorch", "--model", str(tmp_path / "m"), "--data", str(dataset),
-                  "--output-dir", str(tmp_path / "out"), "--accelerator", "gpu")):
+    assert subprocess.run([sys.executable, "-c", SEES_A_GPU[backend]], env=env).returncode == 0, f"{backend}: no GPU"
+    accelerator = ("--accelerator", "gpu") if backend == "pytorch" else ()  # TensorFlow places work itself
+    for args in (("train", "--backend", backend, "--train-data", str(dataset), "--output-dir", str(tmp_path / "m"),
+                  *TRAIN, *accelerator),
+                 ("infer", "--backend", backend, "--model", str(tmp_path / "m"), "--data", str(dataset),
+                  "--output-dir", str(tmp_path / "out"), *accelerator)):
         result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "--quiet", *args], capture_output=True,
                                 text=True, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
