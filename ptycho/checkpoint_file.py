@@ -32,6 +32,14 @@ def _names_a_real_global(lines: list[str]) -> bool:
     return any("global" in line for line in lines)
 
 
+def _looks_pickled(path: Path) -> bool:
+    """A zip checkpoint, or a pickle stream that declares its protocol (0x80): written as a checkpoint by
+    some tool, not text or random bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    return head == b"PK" or head[:1] == b"\x80"
+
+
 def _load_failure(path: Path, exc: Exception) -> str:
     """One sentence on why ``torch.load(weights_only=True)`` refused ``path`` (its message runs to pages):
     pickled objects only when the file really names a global to build, else damage."""
@@ -41,7 +49,7 @@ def _load_failure(path: Path, exc: Exception) -> str:
     if telling and _names_a_real_global(telling):
         return (f"{path}: refused: it holds pickled objects beyond plain tensors and settings, which are never "
                 f"loaded ({detail}); use a checkpoint written by ptycho train")
-    if telling and "Unsupported operand" in telling[0]:
+    if telling and "Unsupported operand" in telling[0] and _looks_pickled(path):
         return (f"{path}: refused unread: it uses a pickle instruction the weights-only loader does not run "
                 f"({detail}), so it was written by another tool or pickle protocol, or is damaged; use a "
                 "checkpoint written by ptycho train")

@@ -53,6 +53,23 @@ def add_options(parser) -> None:
         help="a missing backend is an error instead of a skip",
     )
     group.addoption(
+        "--watchdog-fixture",
+        dest="ptycho_watchdog_fixture",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="deadline of a fixture's set-up or a test's teardown, × the calibration factor; past it the "
+        "session watchdog writes an incident and ends the run with exit 8 (0: no watchdog)",
+    )
+    group.addoption(
+        "--watchdog-collection",
+        dest="ptycho_watchdog_collection",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="deadline of collection, × the calibration factor (session watchdog)",
+    )
+    group.addoption(
         "--runtime-baselines",
         dest="ptycho_runtime_baselines",
         default=None,

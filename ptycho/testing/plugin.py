@@ -7,14 +7,15 @@
 - ``verdicts`` / ``budgets``: each test's budget, ceiling and runtime verdict
 - ``checkpoints`` / ``artifacts``: validate and keep what a test left in ``tmp_path``
 - ``recorder`` / ``incidents`` / ``rerun``: gather each record, file an incident per breach
-- ``reports`` / ``history``: the header, the closing summary and the files the session writes
+- ``reports`` / ``history`` / ``trend``: the header, the closing summary, the files the session writes
+- ``watchdog``: a deadline for every phase (collection, fixtures, teardown, call), hangs in C code included
 """
 
 from __future__ import annotations
 
 import pytest
 
-from ptycho.testing import artifacts, backends, checkpoints, options, reports, session, tiers, verdicts
+from ptycho.testing import artifacts, backends, checkpoints, options, reports, session, tiers, verdicts, watchdog
 from ptycho.testing.recorder import Recorder
 from ptycho.testing.session import is_worker, state_key
 from ptycho.testing.settings import resolve_settings
@@ -30,6 +31,7 @@ def pytest_configure(config):
     backends.require(settings.require_backends, backends.backend_modules(config))
     state = session.start(config, settings)
     config.pluginmanager.register(Recorder(state, config), "ptycho-runtime-recorder")
+    watchdog.start(config, state)
 
 
 def pytest_configure_node(node):  # xdist controller -> worker: one calibration for the whole session

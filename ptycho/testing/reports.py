@@ -8,11 +8,11 @@ import json
 import pytest
 
 from ptycho.atomic import atomic_path
-from ptycho.testing import artifacts, budgets, verdicts
+from ptycho.testing import artifacts, budgets, trend, verdicts
 from ptycho.testing import baselines as baselines_io
 from ptycho.testing.calibration import FACTOR_LIMITS
 from ptycho.testing.environment import machine_description, snapshot
-from ptycho.testing.history import append_history
+from ptycho.testing.history import append_history, load_history
 from ptycho.testing.tiers import TIERS
 
 REPORT_THRESHOLD = 0.10  # list tests that used more than 10% of their ceiling
@@ -101,6 +101,9 @@ def _write_outputs(tr, state, records: list, env: dict | None) -> None:
         tr.write_line(f"runtime report: {settings.report_path}")
     if settings.history_path:
         append_history(settings.history_path, {r["nodeid"]: r["duration"] for r in records}, state.factor)
+        lines, _ = trend.report(load_history(settings.history_path, skip_torn=True))
+        for line in lines:  # reported, not failed: `ptycho harness trend` is the gate
+            tr.write_line(line)
     if settings.record:
         ran_files = {r["nodeid"].split("::")[0] for r in state.records.values()}
         kept = baselines_io.still_current(state.baselines, ran_files, tr.config.rootpath)
