@@ -37,6 +37,7 @@ def test_each_cadence_runs_its_sessions():
     )
     assert "parity_report.json" in uploaded and "ci-reports/" in uploaded
     assert "--runtime-history ci-reports/runtime-history.jsonl" in str(nightly["jobs"]["nightly"]["steps"])
+    assert "ptycho harness trend ci-reports/runtime-history.jsonl" in str(nightly["jobs"]["nightly"]["steps"])
 
     assert workflows.sessions_called(weekly) == {"weekly": ["weekly"], "gpu": ["doctor", "gpu"]}
     assert weekly["jobs"]["gpu"]["runs-on"] == ["self-hosted", "gpu"]
