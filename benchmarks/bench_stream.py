@@ -5,13 +5,18 @@ Simulates a corpus (``--scans`` scans of 256 patterns, N=64), then times ``ptych
 separate process as a user runs it: training patterns/s of the last epoch (the progress line's figure),
 whole-command wall time and peak memory of the process.
 
-Run: .venv/bin/python benchmarks/bench_stream.py [--scans 8] [--epochs 3] [--shards-in-memory 2]
+Runs alternate (off, on, off, on, …) ``--repeats`` times and the table shows medians: this class of machine
+drifts by 30 % from one minute to the next, so one pair of runs says little.
+
+Run: .venv/bin/python benchmarks/bench_stream.py [--scans 8] [--epochs 3] [--shards-in-memory 2] [--repeats 2]
+     [--engines tensorflow pytorch]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,22 +53,27 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--shards-in-memory", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--engines", nargs="+", default=["tensorflow", "pytorch"])
     args = parser.parse_args()
     print(f"machine: {machine.describe()}\n")
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
         write_corpus(corpus, CorpusSpec(scans=args.scans, seed=11))
         print(f"corpus: {args.scans} scans × 256 patterns, N=64; {args.epochs} epochs, width 1, batch 16\n")
-        print("| engine | data | patterns/s (last epoch) | whole command | peak memory |")
+        print("| engine | data | patterns/s, last epoch: median (each run) | whole command | peak memory |")
         print("|---|---|---|---|---|")
-        for backend in ("tensorflow", "pytorch"):
-            rows = {}
-            for stream in ("off", "on"):
-                rows[stream] = train(corpus, Path(tmp) / f"{backend}-{stream}", backend, stream, args.epochs,
-                                     args.shards_in_memory)
+        for backend in args.engines:
+            runs = {"off": [], "on": []}
+            for repeat in range(args.repeats):
+                for stream in ("off", "on"):
+                    runs[stream].append(train(corpus, Path(tmp) / f"{backend}-{stream}-{repeat}", backend, stream,
+                                              args.epochs, args.shards_in_memory))
+            rows = {k: {q: statistics.median(r[q] for r in v) for q in v[0]} for k, v in runs.items()}
+            for stream, r in rows.items():
                 label = "in memory" if stream == "off" else f"streamed, {args.shards_in_memory} shards at a time"
-                r = rows[stream]
-                print(f"| {backend} | {label} | {r['patterns_per_s']:.1f} | {r['wall']:.1f} s | "
+                each = ", ".join(f"{x['patterns_per_s']:.1f}" for x in runs[stream])
+                print(f"| {backend} | {label} | {r['patterns_per_s']:.1f} ({each}) | {r['wall']:.1f} s | "
                       f"{r['peak_gb']:.2f} GB |", flush=True)
             ratio = rows["on"]["patterns_per_s"] / rows["off"]["patterns_per_s"]
             print(f"| {backend} | streamed / in memory | {ratio:.2f}× | | |", flush=True)

@@ -86,6 +86,29 @@ def load(cb, probeGuess, which: str | None = None, create_split: bool = False) -
     )
 
 
+def group_scan(data, config) -> PtychoDataContainer:
+    """One scan (``RawData``) grouped per ``config`` (subsample, ``n_groups`` groups of ``gridsize²``
+    neighbours, a reproducible seed), normalised into a container."""
+    from ptycho.errors import DataContractError
+
+    if data.probeGuess is None:
+        raise DataContractError(f"{data.dataset.source}: no 'probeGuess'; the PINN needs a probe guess in the NPZ")
+    seed = 0 if config.subsample_seed is None else config.subsample_seed  # reproducible unless asked otherwise
+    if config.n_subsample is not None and config.n_subsample < len(data):
+        rng = np.random.default_rng(seed)
+        data = data.subset(np.sort(rng.choice(len(data), config.n_subsample, replace=False)))
+    n_groups = config.n_groups if config.n_groups is not None else len(data)
+    grouped = data.generate_grouped_data(
+        config.model.N,
+        K=config.neighbor_count,
+        nsamples=n_groups,
+        seed=seed,
+        sequential_sampling=getattr(config, "sequential_sampling", False),
+        gridsize=config.model.gridsize,
+    )
+    return load(lambda: grouped, data.probeGuess)
+
+
 def concatenate(containers: list[PtychoDataContainer]) -> PtychoDataContainer:
     """One container of several scans' groups (each scan grouped and normalised on its own), for training.
 

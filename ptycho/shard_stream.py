@@ -3,7 +3,7 @@ trains: memory holds ``shards_in_memory`` scans (and their groups), never the wh
 
 Each epoch visits every shard once, in an order that depends only on ``(seed, epoch)``; the groups of the
 shards in memory are shuffled together. Each scan is grouped on its own (never across scans), exactly as
-:func:`ptycho.workflows.common.create_ptycho_data_container` groups one scan. Both engines consume the same
+:func:`ptycho.loader.group_scan` groups one scan. Both engines consume the same
 chunks: the TensorFlow loop batches them, the PyTorch engine wraps them in an ``IterableDataset``.
 """
 
@@ -68,13 +68,11 @@ class ShardStream:
 
     def container(self, index: int) -> PtychoDataContainer:
         """Shard ``index`` grouped on its own."""
-        from ptycho.workflows.common import create_ptycho_data_container
-
         raw = self.raw(index)
         if raw.N != getattr(self, "N", raw.N):
             raise DataContractError(f"{self.files[index]}: {raw.N}×{raw.N} patterns, the first shard's are "
                                     f"{self.N}×{self.N}; train on one N")
-        return create_ptycho_data_container(raw, self.config)
+        return loader.group_scan(raw, self.config)
 
     def order(self, epoch: int, part: tuple[int, int] = (0, 1)) -> list[int]:
         """Shard indices this epoch visits, for part ``rank`` of ``world`` (distributed training)."""

@@ -92,7 +92,7 @@ class PtychoPINN_Lightning(L.LightningModule):  # noqa: N801 - upstream name
             raise ArchiveError(f"{checkpoint_path}: weights {', '.join(bad[:5])} hold NaN or Inf; use an earlier "
                                "checkpoint or train again")
         if upstream_configs:
-            from ptycho_torch.api.checkpoints import check_same_network
+            from ptycho_torch.network_match import check_same_network
 
             check_same_network(module.hparams, upstream_configs, checkpoint_path)
         return module

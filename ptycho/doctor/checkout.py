@@ -6,7 +6,6 @@ installed ``ptycho`` must not assume that ``tests/`` or ``noxfile.py`` sit besid
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import tomllib
 from pathlib import Path
@@ -41,25 +40,3 @@ def declared_requirements(root: Path | None) -> tuple[str, list[str], str]:
     metadata = importlib.metadata.metadata(PROJECT)
     requires = [r for r in importlib.metadata.requires(PROJECT) or [] if "extra ==" not in r]
     return metadata.get("Requires-Python", ""), requires, f"the installed {PROJECT} metadata"
-
-
-def nox_sessions(noxfile: Path) -> dict[str, set[str]]:
-    """Session name -> the string constants in its body (which tier it runs), read without importing nox."""
-    sessions = {}
-    for node in ast.parse(noxfile.read_text()).body:
-        names = [_session_name(d, node.name) for d in getattr(node, "decorator_list", [])]
-        nodes = [n for statement in getattr(node, "body", []) for n in ast.walk(statement)]
-        for name in filter(None, names):
-            sessions[name] = {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    return sessions
-
-
-def _session_name(decorator: ast.expr, function: str) -> str | None:
-    """The session a ``@nox.session`` / ``@nox.session(name=...)`` decorator declares, else ``None``."""
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    if not (isinstance(target, ast.Attribute) and target.attr == "session"):
-        return None
-    for keyword in getattr(decorator, "keywords", []):
-        if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
-            return keyword.value.value
-    return function

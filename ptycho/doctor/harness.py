@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 from ptycho.doctor.check import FAIL, NO_ROOT_FIX, OK, SKIP, Check
-from ptycho.doctor.checkout import NOT_FOUND, nox_sessions
+from ptycho.doctor.checkout import NOT_FOUND
+from ptycho.testing.nox_sessions import nox_sessions
 
 FIXTURE_MANIFEST = Path("tests/fixtures/manifest.json")
 BASELINES = Path("tests/runtime_baselines.json")

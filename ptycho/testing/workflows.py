@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml  # PyYAML: a dependency of lightning, so present wherever the torch engine is installed
 
-from ptycho.doctor.checkout import nox_sessions
+from ptycho.testing.nox_sessions import nox_sessions
 
 WORKFLOWS = Path(".github/workflows")
 NOX_SESSION = re.compile(r"\bnox\s+(?:[^\n]*?\s)?-s\s+([\w-]+)")

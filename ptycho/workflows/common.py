@@ -8,7 +8,6 @@ import numpy as np
 
 from ptycho import loader, params
 from ptycho.config.config import TrainingConfig, validate_for_workflow
-from ptycho.errors import DataContractError
 from ptycho.loader import PtychoDataContainer
 from ptycho.physics import canvas_for, intensity_scale
 from ptycho.physics.stitching import stitch_aligned
@@ -48,22 +47,7 @@ def create_ptycho_data_container(data, config) -> PtychoDataContainer:
         return loader.concatenate([create_ptycho_data_container(scan, config) for scan in data])
     if not isinstance(data, RawData):
         raise TypeError(f"expected RawData or PtychoDataContainer, got {type(data).__name__}")
-    if data.probeGuess is None:
-        raise DataContractError(f"{data.dataset.source}: no 'probeGuess'; the PINN needs a probe guess in the NPZ")
-    seed = 0 if config.subsample_seed is None else config.subsample_seed  # reproducible unless asked otherwise
-    if config.n_subsample is not None and config.n_subsample < len(data):
-        rng = np.random.default_rng(seed)
-        data = data.subset(np.sort(rng.choice(len(data), config.n_subsample, replace=False)))
-    n_groups = config.n_groups if config.n_groups is not None else len(data)
-    grouped = data.generate_grouped_data(
-        config.model.N,
-        K=config.neighbor_count,
-        nsamples=n_groups,
-        seed=seed,
-        sequential_sampling=getattr(config, "sequential_sampling", False),
-        gridsize=config.model.gridsize,
-    )
-    return loader.load(lambda: grouped, data.probeGuess)
+    return loader.group_scan(data, config)
 
 
 def effective_nphotons(config, data: PtychoDataContainer) -> float:

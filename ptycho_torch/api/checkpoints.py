@@ -8,10 +8,7 @@ import torch
 
 from ptycho.checkpoint_file import verify_records
 from ptycho.errors import ConfigError
-from ptycho_torch import config_bridge
-
-ARCHITECTURE_FIELDS = ("N", "gridsize", "n_filters_scale", "model_type", "amp_activation", "object_big", "probe_big",
-                       "pad_object", "probe_mask")
+from ptycho_torch.network_match import ARCHITECTURE_FIELDS, check_same_network  # noqa: F401 - upstream home
 
 
 def read_hyperparameters(path) -> dict:
@@ -41,17 +38,3 @@ def find_best_checkpoint(run_dir) -> Path | None:
                 return best
     ranked = [p for p in found if p.name != "last.ckpt"]
     return (ranked or found)[-1]
-
-
-def check_same_network(hparams, upstream_configs: dict, source) -> None:
-    """Configs passed beside a checkpoint must describe its network (data and model configs compared)."""
-    data, model = upstream_configs.get("data_config"), upstream_configs.get("model_config")
-    if data is None or model is None:
-        return
-    given = config_bridge.to_model_config(data, model)
-    saved = hparams["model_config"]
-    differ = {f: (getattr(given, f), saved[f]) for f in ARCHITECTURE_FIELDS if getattr(given, f) != saved[f]}
-    if differ:
-        listed = ", ".join(f"{f}: given {a!r}, checkpoint {b!r}" for f, (a, b) in differ.items())
-        raise ConfigError(f"{source}: the configs given do not describe the checkpoint's network ({listed}); "
-                          "rebuild them from the checkpoint (PtychoModel._extract_configs_from_checkpoint)")

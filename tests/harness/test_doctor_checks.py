@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from ptycho.doctor import FAIL, OK
-from ptycho.doctor.checkout import find_root, nox_sessions
+from ptycho.doctor.checkout import find_root
 from ptycho.doctor.environment import check_accelerators, check_python, expects_gpu
 from ptycho.doctor.harness import check_tier_commands
+from ptycho.testing.nox_sessions import nox_sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU_ONLY_TORCH = {"threads": 2, "cuda_devices": []}
