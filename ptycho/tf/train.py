@@ -91,21 +91,14 @@ class Trainer:
             yield (data.X[idx] * np.float32(scale)).astype(np.float32), data.local_offsets[idx].astype(np.float32), y
 
     def _epoch(self, data, scale: float, rng: np.random.Generator, epoch: int, shuffle: bool = True):
-        """An epoch's batches: of one container in memory, or of a stream's chunks read through a
-        ``tf.data`` pipeline that reads and groups the next shards while this one trains."""
-        if not isinstance(data, ShardStream):
-            yield from self._batches(data, scale, rng.permutation(len(data)) if shuffle else np.arange(len(data)))
-            return
+        """An epoch's batches: of one container in memory, or of a stream's chunks, read as they are reached.
 
-        def batches():
-            for chunk in data.chunks(epoch):
-                order = rng.permutation(len(chunk)) if shuffle else np.arange(len(chunk))
-                yield from self._batches(chunk, scale, order)
-
-        N, C = self.model.arch.N, self.model.arch.channels
-        signature = (tf.TensorSpec([None, N, N, C], tf.float32), tf.TensorSpec([None, 1, 2, C], tf.float32),
-                     tf.TensorSpec([None, None, None, None], tf.complex64))
-        yield from tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
+        Not through ``tf.data``: ``Dataset.from_generator`` (prefetching the next shards) halved training
+        speed on a 2-core CPU (0.47× of in memory, ``benchmarks/bench_stream.py``), while reading and grouping
+        a shard costs about 4 % of training on it."""
+        chunks = data.chunks(epoch) if isinstance(data, ShardStream) else [data]
+        for chunk in chunks:
+            yield from self._batches(chunk, scale, rng.permutation(len(chunk)) if shuffle else np.arange(len(chunk)))
 
     def evaluate(self, data, scale: float) -> float:
         losses, sizes = [], []

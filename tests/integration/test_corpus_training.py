@@ -71,8 +71,8 @@ def test_init_names_what_does_not_fit(corpus, tmp_path):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_trains_streaming_the_shards_one_at_a_time(backend, corpus, tmp_path):
-    """``--stream on``: the shards are read one at a time (a corpus larger than memory trains), through a
-    ``tf.data`` pipeline or a Lightning ``IterableDataset``; the epoch sees every group once."""
+    """``--stream on``: the shards are read one at a time (a corpus larger than memory trains), by the
+    TensorFlow loop or a Lightning ``IterableDataset``; the epoch sees every group once."""
     knobs = ("--accelerator", "cpu", "--logger", "none") if backend == "pytorch" else ()
     result = run_ptycho("train", "--backend", backend, "--train-data", str(corpus), "--output-dir",
                         str(tmp_path / "run"), *TINY, *knobs, "--init", "none", "--stream", "on",
