@@ -36,6 +36,7 @@ REQUIRED = {
     "evaluate": ["--reconstruction", "r.npz", "--truth", "t.npz"],
     "demo": [],
     "harness plot": ["history.jsonl"],
+    "harness trend": ["history.jsonl"],
 }
 
 
