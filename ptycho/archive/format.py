@@ -92,8 +92,10 @@ class Archive:
     def neutral_weights(self) -> dict[str, np.ndarray]:
         """The engine-neutral weights, each finite (a diverged or damaged network is refused here)."""
         weights = load_npz_bytes(self.members[NEUTRAL_WEIGHTS], NEUTRAL_WEIGHTS, self.source)
-        bad = [name for name, w in weights.items() if w.dtype.kind in "fc" and not np.isfinite(w).all()]
+        from ptycho.training_guard import non_finite_weights
+
+        bad = non_finite_weights(weights)
         if bad:
-            raise ArchiveError(f"{self.source}: weights {', '.join(bad[:5])} hold NaN or Inf; the training that "
-                               "wrote it diverged or the file was damaged: retrain the model")
+            raise ArchiveError(f"{self.source}: not a usable model: weights {', '.join(bad[:5])} hold NaN or Inf; "
+                               "the training that wrote it diverged or the file was damaged: retrain the model")
         return weights
