@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ptycho import loader
-from ptycho.data_contract import read_npz
 from ptycho.errors import DataContractError
 from ptycho.loader import PtychoDataContainer
-from ptycho.raw_data import RawData
+from ptycho.training_data import read_shard
 
 log = logging.getLogger("ptycho.train")
 DEFAULT_SHARDS_IN_MEMORY = 8
@@ -48,27 +47,15 @@ class ShardStream:
                 self.probe, self.N, self.channels = container.probe, container.X.shape[1], container.X.shape[-1]
                 self.has_y = container.Y_I is not None
         self.nphotons = float(np.median(photons))
-        self.objectGuess = None  # several scans: no single ground truth
         log.info("streaming %d scans (%d groups) from %s, %d in memory at a time", len(self.files), len(self),
                  self.files[0].parent, self.shards_in_memory)
 
     def __len__(self) -> int:
         return sum(self.group_counts)
 
-    def raw(self, index: int) -> RawData:
-        """Shard ``index`` read and checked."""
-        reader_log = logging.getLogger("ptycho.data_contract")
-        level = reader_log.level
-        reader_log.setLevel(max(level, logging.WARNING))  # one line per corpus, not one note per shard
-        try:
-            raw = RawData(read_npz(self.files[index]))
-        finally:
-            reader_log.setLevel(level)
-        return raw
-
     def container(self, index: int) -> PtychoDataContainer:
         """Shard ``index`` grouped on its own."""
-        raw = self.raw(index)
+        raw = read_shard(self.files[index])
         if raw.N != getattr(self, "N", raw.N):
             raise DataContractError(f"{self.files[index]}: {raw.N}×{raw.N} patterns, the first shard's are "
                                     f"{self.N}×{self.N}; train on one N")

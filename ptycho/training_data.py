@@ -83,18 +83,24 @@ def should_stream(files: list[Path], mode: str = "auto") -> bool:
     return stream
 
 
+def read_shard(path: Path) -> RawData:
+    """One scan of several, read and checked without the reader's per-file notes (one summary line is
+    logged for them all)."""
+    reader_log = logging.getLogger("ptycho.data_contract")
+    level = reader_log.level
+    reader_log.setLevel(max(level, logging.WARNING))
+    try:
+        return RawData(read_npz(path))
+    finally:
+        reader_log.setLevel(level)
+
+
 def read_scans(values) -> RawData | list[RawData]:
     """One ``RawData`` for a single file, else a list (one per scan, grouped separately in training)."""
     files = expand(values)
     if len(files) == 1:
         return RawData(read_npz(files[0]))
-    reader_log = logging.getLogger("ptycho.data_contract")
-    level = reader_log.level
-    reader_log.setLevel(max(level, logging.WARNING))  # one summary line instead of one note per shard
-    try:
-        scans = [RawData(read_npz(f)) for f in files]
-    finally:
-        reader_log.setLevel(level)
+    scans = [read_shard(f) for f in files]
     log.info("read %d scans, %d patterns, from %s", len(scans), sum(len(s) for s in scans),
              ", ".join(dict.fromkeys(str(f.parent) for f in files)))
     if len({s.N for s in scans}) > 1:
