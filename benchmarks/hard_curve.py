@@ -6,7 +6,7 @@ runs ``--every`` epochs at a time on one optimiser (as one ``ptycho train`` woul
 reconstructs the scan between the chunks.
 
 Run: .venv/bin/python benchmarks/hard_curve.py [--start shipped|seeded] [--lr 1e-3] [--batch-size 16]
-     [--epochs 40] [--every 5]
+     [--epochs 40] [--every 5] [--gridsize 1] [--width 1]
 """
 
 from __future__ import annotations
@@ -40,10 +40,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--every", type=int, default=5)
+    parser.add_argument("--gridsize", type=int, default=1, help="patterns per group side (2: overlap in the loss)")
+    parser.add_argument("--width", type=int, default=1, help="n_filters_scale: the network's width multiplier")
     args = parser.parse_args()
     print(f"machine: {machine.describe()}")
     raw = RawData(from_arrays(simulate_dataset(SimulationSpec(**HARD))[1]))
-    config = TrainingConfig(model=ModelConfig(N=64, gridsize=1, n_filters_scale=1, amp_activation="sigmoid"),
+    config = TrainingConfig(model=ModelConfig(N=64, gridsize=args.gridsize, n_filters_scale=args.width,
+                                                     amp_activation="sigmoid"),
                             nepochs=args.every, batch_size=args.batch_size, nphotons=1e6)
     start_workflow(config)
     train = create_ptycho_data_container(raw, config)
@@ -51,6 +54,8 @@ def main() -> None:
     scale = initial_intensity_scale(config, train)
     model = create_model(config.model, probe, scale, seed=0)
     if args.start == "shipped":
+        if (args.gridsize, args.width) != (1, 1):
+            parser.error("the shipped model is gridsize 1, width 1: use --start seeded for other shapes")
         model.import_weights(starting_weights(pretrained.resolve("disk64-g1", "--init"), probe, scale))
     trainer = Trainer(model, config, learning_rate=args.lr)
     saved = archive_params(config, scale, 1)
@@ -60,7 +65,7 @@ def main() -> None:
         metrics = reconstruct(DiffractionToObject(model), saved, raw).metrics
         return f"{metrics['amplitude']['ssim']:.3f} / {metrics['phase']['ssim']:.3f}"
 
-    print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}\n\n| epochs | amplitude / phase SSIM | seconds |")
+    print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}, gridsize {args.gridsize}, width {args.width}\n\n| epochs | amplitude / phase SSIM | seconds |")
     print(f"|---|---|---|\n| 0 | {ssim()} | 0 |", flush=True)
     began = time.perf_counter()
     for chunk in range(args.epochs // args.every):

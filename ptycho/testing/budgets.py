@@ -96,6 +96,8 @@ def calibrate(recorded: Budget, factor: float) -> Budget:
     """The effective thresholds on a machine ``factor`` times slower than the recorded one (the only place
     a budget is scaled).
 
+    ``factor`` comes clamped to ``calibration.FACTOR_LIMITS`` (0.5-2): a recorded 60 s warning and 90 s
+    ceiling are absolute bounds at factor <= 1 and at most 120 / 180 s on any machine.
     Slower (factor > 1): the whole workload takes ``factor`` times longer, so every threshold scales,
     the absolute 60/90 s caps included; otherwise floors would overtake warnings and no run could be "ok".
     Faster (factor < 1): honest work finishes sooner, so floor and baseline shrink (else an honest run

@@ -40,11 +40,15 @@ skipped_key = pytest.StashKey[bool]()
 output_key = pytest.StashKey[str]()
 
 
-def reading(recording: bool) -> float:
+READINGS = 3
+
+
+def reading() -> float:
     """Today's machine score, read at session start: where every later session reads it too (a process that
-    has imported torch and TensorFlow scores NumPy about 1.4x faster: 296-312 against 205-225). A recording
-    stores the median of three such readings."""
-    return statistics.median(machine_score() for _ in range(3)) if recording else machine_score()
+    has imported torch and TensorFlow scores NumPy about 1.4x faster: 296-312 against 205-225). The median of
+    :data:`READINGS` readings (each best-of-5 after a warm-up), so one moment of a busy machine does not set
+    the whole session's budgets; recording stores the same median."""
+    return statistics.median(machine_score() for _ in range(READINGS))
 
 
 def is_worker(config) -> bool:
@@ -61,7 +65,7 @@ def start(config, settings: Settings) -> SessionState:
         score, factor = config.workerinput.get("ptycho_score"), config.workerinput.get("ptycho_factor", 1.0)
         stamp = config.workerinput.get("ptycho_stamp", "")
     else:
-        score = (settings.machine_score or reading(settings.record)) if settings.calibrate or settings.record else None
+        score = (settings.machine_score or reading()) if settings.calibrate or settings.record else None
         factor = scale_factor(recorded.calibration_score if recorded else None, score) if settings.calibrate else 1.0
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     config.stash[settings_key] = settings
