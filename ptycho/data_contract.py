@@ -186,14 +186,24 @@ def check_layout(source: str, arrays) -> str:
     return key
 
 
+def _largest(values: np.ndarray) -> float:
+    """The largest magnitude, NaN if any value is NaN. Real arrays by two reductions (no temporary the size
+    of the patterns: loading stays near 1x the data); complex fields are small (a probe, an object)."""
+    if not values.size:
+        return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        if values.dtype.kind == "c":
+            return float(np.max(np.abs(values)))
+        return max(abs(float(np.min(values))), abs(float(np.max(values))))
+
+
 def _checked(source: str, label: str, values: np.ndarray, limit: float, why: str) -> np.ndarray:
     """The one value check, run on arrays already cast to the type they are kept in: finite and within
     ``limit`` in magnitude (so a float64 1e300 cannot pass as finite and turn into inf later)."""
-    if not np.all(np.isfinite(values)):
+    largest = _largest(values)
+    if not np.isfinite(largest) or (values.dtype.kind == "c" and not np.all(np.isfinite(values))):
         overflow = " (values beyond ±3.4e38 overflow float32)" if values.dtype in (np.float32, np.complex64) else ""
         raise _fail(source, f"{label} contains NaN or Inf values as {values.dtype}{overflow}")
-    with np.errstate(over="ignore"):
-        largest = float(np.max(np.abs(values))) if values.size else 0.0
     if largest > limit:
         raise _fail(source, f"{label} reaches magnitude {largest:g}, beyond the sane limit {limit:g} ({why})")
     return values
@@ -212,18 +222,66 @@ def _scan_index(source: str, arr: np.ndarray) -> np.ndarray:
     return values.astype(np.int64)
 
 
+def _counts_to_amplitudes(source: str, dtype: np.dtype):
+    """Integer patterns are photon counts: amplitudes are their square roots (one chunk at a time)."""
+    log.info("%s: diffraction has integer dtype %s; treated as photon counts and square-rooted", source, dtype)
+
+    def convert(counts: np.ndarray) -> np.ndarray:
+        if counts.size and counts.min() < 0:
+            raise _fail(source, f"diffraction photon counts must be >= 0, found minimum {counts.min()}")
+        return np.sqrt(counts, dtype=np.float64).astype(np.float32)
+
+    return convert
+
+
+def _to_float32(values: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # a float64 beyond float32 becomes inf: the value check names it
+        return values.astype(np.float32)
+
+
+def _pattern_conversion(source: str, dtype: np.dtype):
+    """How patterns of ``dtype`` become float32 amplitudes, elementwise (None: they already are)."""
+    if dtype == np.float32:
+        return None
+    return _counts_to_amplitudes(source, dtype) if dtype.kind in "iu" else _to_float32
+
+
+class _DeclaredFile:
+    """The NPZ reader's two callbacks for one file: the contract's layout rules on the declared headers, and
+    the patterns (the key those rules chose) converted as they are read, never held whole in the file's
+    dtype."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.key: str | None = None
+
+    def check(self, headers: dict) -> None:
+        if not headers:
+            raise _fail(self.source, "is an empty NPZ archive")
+        self.key = check_layout(self.source, headers)
+
+    def casts(self, name: str, header):
+        convert = _pattern_conversion(self.source, header.dtype) if name == self.key else None
+        return None if convert is None else (np.dtype(np.float32), convert)
+
+
+def _by_rows(arr: np.ndarray, convert, chunk_bytes: int = 1 << 22) -> np.ndarray:
+    """``convert`` applied to ``arr`` a few patterns at a time into one C-ordered float32 array."""
+    out = np.empty(arr.shape, np.float32)
+    rows = max(1, chunk_bytes // max(1, arr[:1].nbytes))
+    for start in range(0, len(arr), rows):
+        out[start : start + rows] = convert(arr[start : start + rows])
+    return out
+
+
 def _diffraction(source: str, arr: np.ndarray, n: int) -> np.ndarray:
     arr = apply_format_rule(source, arr, n)
-    if arr.dtype.kind in "iu":
-        if arr.size and arr.min() < 0:
-            raise _fail(source, f"diffraction photon counts must be >= 0, found minimum {arr.min()}")
-        log.info("%s: diffraction has integer dtype %s; treated as photon counts and square-rooted", source, arr.dtype)
-        values = np.sqrt(arr.astype(np.float64)).astype(np.float32)
-    else:
-        with np.errstate(over="ignore"):
-            values = arr.astype(np.float32)
+    convert = _pattern_conversion(source, arr.dtype)
+    if convert is None and not arr.flags.c_contiguous:  # the legacy layout's transposed view
+        convert = np.asarray
+    values = arr if convert is None else _by_rows(arr, convert)
     values = _checked(source, "diffraction", values, MAX_AMPLITUDE, "amplitudes are square roots of photon counts")
-    if np.any(values < 0):
+    if values.size and values.min() < 0:  # a reduction: no boolean temporary the size of the patterns
         raise _fail(source, f"diffraction amplitudes must be >= 0, found minimum {values.min():g}")
     return values
 
@@ -267,12 +325,6 @@ def _covers(shape, x: np.ndarray, y: np.ndarray) -> bool:
     return bool(x.min() >= 0 and y.min() >= 0 and x.max() <= shape[1] - 1 and y.max() <= shape[0] - 1)
 
 
-def _check_declared(source: str, headers: dict) -> None:
-    if not headers:
-        raise _fail(source, "is an empty NPZ archive")
-    check_layout(source, headers)
-
-
 def read_npz(path) -> Dataset:
     """Load and check an NPZ file: its declared layout before anything is inflated (bounded, never
     unpickled: :mod:`ptycho.npz_reader`), then its values."""
@@ -280,7 +332,8 @@ def read_npz(path) -> Dataset:
     if not path.is_file():
         raise FileNotFoundError(f"dataset not found: {path}")
     source = str(path)
-    arrays = read_npz_arrays(source, path, check=lambda headers: _check_declared(source, headers))
+    declared = _DeclaredFile(source)
+    arrays = read_npz_arrays(source, path, check=declared.check, casts=declared.casts)
     return from_arrays(arrays, source)
 
 

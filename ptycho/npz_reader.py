@@ -41,6 +41,8 @@ RATIO_CHECK_MIN_BYTES = 1 << 20
 HEADER_SLACK = 65_536
 MAX_HEADER_BYTES = 10_000  # numpy's own max_header_size, checked here before the header is read
 CHUNK = 1 << 20  # inflate 1 MiB at a time: the only memory beyond the arrays themselves
+# A member's conversion as it is read: the dtype it is kept in, and an elementwise function of one chunk.
+Cast = tuple[np.dtype, Callable[[np.ndarray], np.ndarray]]
 READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}  # what numpy.savez writes
 SUFFIXES = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -175,8 +177,8 @@ def _header(source: str, member: str, stream: BinaryIO) -> tuple[NpyHeader, int]
     return NpyHeader(tuple(shape), dtype, fortran), counting.count
 
 
-def _read_payload(source: str, member: str, stream: BinaryIO, nbytes: int) -> bytearray:
-    """Exactly ``nbytes`` from ``stream`` in chunks, then the zip's CRC check at its end."""
+def _read_payload(source: str, member: str, stream: BinaryIO, nbytes: int, check_end: bool = True) -> bytearray:
+    """Exactly ``nbytes`` from ``stream`` in chunks, then (``check_end``) the zip's CRC check at its end."""
     buffer = bytearray(nbytes)
     view = memoryview(buffer)
     filled = 0
@@ -192,11 +194,16 @@ def _read_payload(source: str, member: str, stream: BinaryIO, nbytes: int) -> by
             )
         view[filled : filled + len(chunk)] = chunk
         filled += len(chunk)
+    if check_end:
+        _end_of_member(source, member, stream)
+    return buffer
+
+
+def _end_of_member(source: str, member: str, stream: BinaryIO) -> None:
     try:
         stream.read(1)  # reaching the end runs zipfile's CRC check
     except (zlib.error, zipfile.BadZipFile) as exc:
         raise DataContractError(_corrupt(source, member, exc)) from None
-    return buffer
 
 
 def _declared(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, limit: int) -> NpyHeader:
@@ -232,15 +239,36 @@ def _declared(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: i
     return header
 
 
-def _read_member(source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, header: NpyHeader) -> np.ndarray:
-    """The member's array: exactly its declared bytes, inflated chunk by chunk (never more)."""
+def _read_cast(source: str, member: str, stream: BinaryIO, header: NpyHeader, cast: Cast) -> np.ndarray:
+    """The member's values converted by ``cast`` chunk by chunk into an array of the cast's dtype, so the
+    file's own dtype is never held whole beside the result (int64 counts kept as float32: 1.0x, not 3x)."""
+    dtype, convert = cast
+    count = math.prod(header.shape)
+    out = np.empty(count, dtype)
+    step = max(1, CHUNK // header.dtype.itemsize)
+    for start in range(0, count, step):
+        n = min(step, count - start)
+        raw = _read_payload(source, member, stream, n * header.dtype.itemsize, check_end=False)
+        out[start : start + n] = convert(np.frombuffer(raw, dtype=header.dtype, count=n))
+    _end_of_member(source, member, stream)
+    return out
+
+
+def _read_member(
+    source: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, header: NpyHeader, cast: Cast | None = None
+) -> np.ndarray:
+    """The member's array: exactly its declared bytes, inflated chunk by chunk (never more); with ``cast``,
+    converted as it is read (an elementwise conversion, so the array's memory order does not matter)."""
     member = f"member {info.filename!r}"
     _check_ratio(source, member, info)
     count = math.prod(header.shape)
     with zf.open(info) as stream:
         _header(source, member, stream)  # skip it (already checked)
-        payload = _read_payload(source, member, stream, count * header.dtype.itemsize)
-    flat = np.frombuffer(payload, dtype=header.dtype, count=count) if payload else np.empty(count, header.dtype)
+        if cast is not None and cast[0] != header.dtype:
+            flat = _read_cast(source, member, stream, header, cast)
+        else:
+            payload = _read_payload(source, member, stream, count * header.dtype.itemsize)
+            flat = np.frombuffer(payload, dtype=header.dtype, count=count) if payload else np.empty(count, header.dtype)
     return flat.reshape(header.shape[::-1]).transpose() if header.fortran_order else flat.reshape(header.shape)
 
 
@@ -259,7 +287,11 @@ def _open_zip(source: str, handle: BinaryIO) -> zipfile.ZipFile:
 
 
 def _read_all(
-    source: str, handle: BinaryIO, limit: int, check: Callable[[dict[str, NpyHeader]], None] | None
+    source: str,
+    handle: BinaryIO,
+    limit: int,
+    check: Callable[[dict[str, NpyHeader]], None] | None,
+    casts: Callable[[str, NpyHeader], Cast | None] | None = None,
 ) -> dict[str, np.ndarray]:
     with _open_zip(source, handle) as zf:
         infos = zf.infolist()
@@ -280,8 +312,11 @@ def _read_all(
             headers[info.filename[: -len(".npy")]] = header
         if check is not None:
             check(headers)  # e.g. the data contract's shape rules, before a single payload byte is inflated
-        return {info.filename[: -len(".npy")]: _read_member(source, zf, info, headers[info.filename[:-4]])
-                for info in infos}
+        arrays = {}
+        for info in infos:
+            name = info.filename[: -len(".npy")]
+            arrays[name] = _read_member(source, zf, info, headers[name], casts(name, headers[name]) if casts else None)
+        return arrays
 
 
 def read_npz_arrays(
@@ -290,10 +325,13 @@ def read_npz_arrays(
     max_bytes: int | None = None,
     error: type[PtychoError] = DataContractError,
     check: Callable[[dict[str, NpyHeader]], None] | None = None,
+    casts: Callable[[str, NpyHeader], Cast | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """``{name: array}`` from an NPZ file path or its bytes, never unpickling and never holding more than
     ``max_bytes`` of array data (default :func:`max_npz_bytes`). ``check``, when given, sees every
     member's declared :class:`NpyHeader` before any payload is inflated and may raise to refuse the file.
+    ``casts(name, header)``, when given, may return a :data:`Cast` ``(dtype, convert)``: that member is then
+    converted chunk by chunk as it is read (the file's own dtype is never held whole).
 
     Every failure raises ``error`` (a :class:`~ptycho.errors.PtychoError` subclass, e.g. ``ArchiveError``
     for an archive member) whose message starts with ``source_name``; a missing path raises
@@ -302,12 +340,12 @@ def read_npz_arrays(
     limit = max_npz_bytes(error) if max_bytes is None else max_bytes
     try:
         if isinstance(file_or_bytes, (bytes, bytearray, memoryview)):
-            return _read_all(source_name, io.BytesIO(file_or_bytes), limit, check)
+            return _read_all(source_name, io.BytesIO(file_or_bytes), limit, check, casts)
         path = Path(file_or_bytes)
         if not path.is_file():
             raise FileNotFoundError(f"dataset not found: {path}")
         with open(path, "rb") as handle:
-            return _read_all(source_name, handle, limit, check)
+            return _read_all(source_name, handle, limit, check, casts)
     except DataContractError as exc:
         if error is DataContractError:
             raise

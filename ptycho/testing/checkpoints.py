@@ -8,6 +8,7 @@ checks.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from ptycho.checkpoint_file import REQUIRED_HPARAMS, load_lightning_checkpoint
@@ -24,11 +25,42 @@ def check_lightning_checkpoint(path, required_hparams=REQUIRED_HPARAMS) -> str |
     return None
 
 
+def check_checkpoints_in_archive(path) -> list[str]:
+    """The Lightning checkpoints (``*.ckpt`` members) inside a model archive, each validated.
+
+    Only archives :func:`ptycho.archive.read_archive` accepts are opened: one it refuses is a test's
+    deliberate damage, and that test asserts the refusal itself."""
+    from ptycho.archive import read_archive
+    from ptycho.errors import ArchiveError, ConfigError
+
+    try:
+        members = read_archive(path).members
+    except (ArchiveError, ConfigError, OSError):
+        return []
+    problems = []
+    for name in sorted(n for n in members if n.endswith(".ckpt")):
+        with tempfile.TemporaryDirectory() as scratch:
+            member = Path(scratch) / Path(name).name
+            member.write_bytes(members[name])
+            problem = check_lightning_checkpoint(member)
+        if problem:
+            problems.append(f"{path}: member {name}: {problem.replace(str(member), name)}")
+    return problems
+
+
 def check_checkpoints_under(folder: Path | None) -> str | None:
-    """Every ``*.ckpt`` a test left under ``folder`` (its ``tmp_path``), validated: the plugin fails a
-    passing test that wrote an invalid checkpoint."""
-    paths = sorted(Path(folder).rglob("*.ckpt")) if folder is not None else []
-    problems = [msg for msg in (check_lightning_checkpoint(p) for p in paths) if msg]
+    """Every ``*.ckpt`` left under ``folder`` (a test's ``tmp_path``, or a folder a fixture made with
+    ``tmp_path_factory``) and the checkpoint inside every model archive (``wts.h5.zip``) there, validated:
+    the plugin fails a passing test, or errors a fixture, that wrote an invalid checkpoint."""
+    from ptycho.archive.format import ARCHIVE_NAME
+
+    if folder is None or not Path(folder).is_dir():
+        return None
+    folder = Path(folder)
+    problems = [msg for msg in (check_lightning_checkpoint(p) for p in sorted(folder.rglob("*.ckpt"))) if msg]
+    for archive in sorted(folder.rglob(ARCHIVE_NAME)):
+        if archive.is_file():
+            problems += check_checkpoints_in_archive(archive)
     return "checkpoint validation failed:\n" + "\n".join(problems) if problems else None
 
 

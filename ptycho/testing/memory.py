@@ -20,3 +20,13 @@ def peak_rss_kb() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def reset_peak_rss() -> None:
+    """Start this process's peak (``VmHWM``) afresh from its current size (Linux ``clear_refs``), so a test
+    can measure the peak of one step; a no-op where the kernel does not offer it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass

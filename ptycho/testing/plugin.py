@@ -5,7 +5,8 @@
 - ``session``: the session's state (baselines, calibration), shared with xdist workers
 - ``tiers`` / ``backends``: which tests run, which skip for a missing backend or GPU
 - ``verdicts`` / ``budgets``: each test's budget, ceiling and runtime verdict
-- ``checkpoints`` / ``artifacts``: validate and keep what a test left in ``tmp_path``
+- ``checkpoints`` / ``artifacts`` / ``fixture_folders``: validate the checkpoints a test left in
+  ``tmp_path`` or a fixture in its ``tmp_path_factory`` folders; keep what a test left
 - ``recorder`` / ``incidents`` / ``rerun``: gather each record, file an incident per breach
 - ``reports`` / ``history`` / ``trend``: the header, the closing summary, the files the session writes
 - ``watchdog``: a deadline for every phase (collection, fixtures, teardown, call), hangs in C code included
@@ -15,7 +16,18 @@ from __future__ import annotations
 
 import pytest
 
-from ptycho.testing import artifacts, backends, checkpoints, options, reports, session, tiers, verdicts, watchdog
+from ptycho.testing import (
+    artifacts,
+    backends,
+    checkpoints,
+    fixture_folders,
+    options,
+    reports,
+    session,
+    tiers,
+    verdicts,
+    watchdog,
+)
 from ptycho.testing.recorder import Recorder
 from ptycho.testing.session import is_worker, state_key
 from ptycho.testing.settings import resolve_settings
@@ -52,6 +64,25 @@ def pytest_collection_modifyitems(config, items):  # no `session` argument: the 
 
 def pytest_report_collectionfinish(config, start_path, items):
     return reports.header(config.stash[session.state_key], len(items))
+
+
+def pytest_sessionstart(session):  # after pytest's own configure made the tmp_path_factory
+    fixture_folders.watch(session.config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A fixture that left an invalid checkpoint in a folder it made errors every test that uses it."""
+    config = request.config
+    before = len(fixture_folders.made_so_far(config))
+    result = yield
+    state = config.stash.get(session.state_key, None)
+    validating = state is not None and state.settings.validate_checkpoints
+    if validating and fixturedef.argname not in fixture_folders.TEST_FOLDERS:
+        problem = fixture_folders.problems_in(fixture_folders.made_so_far(config)[before:])
+        if problem:
+            pytest.fail(f"fixture {fixturedef.argname!r} left an invalid checkpoint:\n{problem}", pytrace=False)
+    return result
 
 
 def pytest_runtest_setup(item):

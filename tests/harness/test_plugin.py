@@ -356,3 +356,41 @@ def test_skipped_tests_get_no_verdict_and_no_baseline(project):
     result.stdout.fnmatch_lines(["*0 breach(es)*"])
     recorded = json.loads((project.path / "tests" / "runtime_baselines.json").read_text())["tests"]
     assert set(recorded) == {"test_sk.py::test_run"}
+
+
+def test_bad_checkpoint_left_by_a_session_fixture_errors_its_tests(project):
+    """Issue 23 item 4: a checkpoint in a folder a fixture made with tmp_path_factory is validated when the
+    fixture's set-up ends (before, only a test's own tmp_path was scanned and this run passed)."""
+    project.makepyfile(test_fx="""
+        import pytest
+        @pytest.fixture(scope="session")
+        def trained(tmp_path_factory):
+            run = tmp_path_factory.mktemp("run") / "checkpoints"
+            run.mkdir()
+            (run / "last.ckpt").write_bytes(b"not a checkpoint")
+            return run
+        @pytest.fixture(scope="session")
+        def clean(tmp_path_factory):
+            return tmp_path_factory.mktemp("clean")
+        def test_uses_it(trained): pass
+        def test_clean_fixture(clean): pass
+    """)
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'trained' left an invalid checkpoint:*", "*last.ckpt: does not load*"])
+    assert project.runpytest_subprocess("--no-checkpoint-validation").ret == 0
+
+
+def test_bad_checkpoint_inside_a_model_archive_fails_the_test(project):
+    """The Lightning checkpoint inside a model archive the test wrote (an archive that itself verifies)."""
+    project.makepyfile(test_ar="""
+        import numpy as np
+        from ptycho.archive import write_archive
+        def test_writes_archive(tmp_path):
+            weights = {"intensity_scaler/log_scale": np.zeros((), np.float32)}
+            params = {"N": 64, "gridsize": 1, "intensity_scale": 1.0}
+            write_archive(tmp_path, "pytorch", params, weights, {"model.ckpt": b"garbage"})
+    """)
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*checkpoint validation failed:*", "*wts.h5.zip: member model.ckpt:*"])

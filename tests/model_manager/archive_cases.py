@@ -33,10 +33,15 @@ def valid_weights(seed: int = 0) -> dict[str, np.ndarray]:
             "encoder/block0/conv0/kernel": rng.normal(size=(3, 3, 1, 4)).astype(np.float32)}
 
 
+# The container tests need an engine member, not a working engine: a stand-in file. It is not named
+# model.ckpt, because the harness validates every Lightning checkpoint inside an archive a test writes.
+STAND_IN_ENGINE_FILE = {"pytorch": "engine-stand-in.bin", "tensorflow": "model.weights.h5"}
+
+
 def make_valid_archive(folder: Path, backend: str = "pytorch") -> Path:
     """A small archive written by the real writer (a few kB)."""
     return write_archive(folder, backend, dict(VALID_PARAMS, backend=backend), valid_weights(),
-                         {"model.ckpt" if backend == "pytorch" else "model.weights.h5": b"engine bytes " * 40})
+                         {STAND_IN_ENGINE_FILE[backend]: b"engine bytes " * 40})
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,6 @@ def test_pickled_objects_are_named_only_for_object_arrays(tmp_path, members):
 
 
 def test_extracted_folder_gets_the_same_checks(tmp_path):
-    # tensorflow: an extracted pytorch archive leaves a stand-in model.ckpt the harness would validate
     with zipfile.ZipFile(make_valid_archive(tmp_path / "zip", "tensorflow")) as zf:
         zf.extractall(tmp_path / "extracted")
     assert read_archive(tmp_path / "extracted").neutral_weights()

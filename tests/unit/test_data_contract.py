@@ -254,3 +254,29 @@ def test_fuzz_loader_raises_only_documented_errors(tmp_path, entries):
         return
     assert ds.diffraction.ndim == 3 and ds.diffraction.shape[1] == ds.diffraction.shape[2]
     assert np.all(np.isfinite(ds.diffraction)) and len(ds.xcoords) == len(ds)
+
+
+# The fuzz above accepts any DataContractError, so a reader that refused every file would pass it. Its
+# positive control: a contract-valid core (square float patterns, matching coordinates) with any mix of
+# optional keys of valid shape and unknown extra keys must load, and keep its patterns and positions.
+OPTIONAL = st.fixed_dictionaries({}, optional={
+    "probeGuess": st.just(np.ones((N, N), np.complex64)),
+    "objectGuess": st.just(np.ones((2 * N, 2 * N), np.complex64)),
+    "scan_index": st.just("scan_index"),
+    "other": st.sampled_from([np.zeros(3), np.ones((2, 2), np.int16), np.array(["text"])]),
+})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 12), dtype=st.sampled_from([np.float32, np.float64, np.int64, np.uint16]),
+       optional=OPTIONAL)
+def test_fuzz_loader_accepts_every_valid_core(tmp_path, n, dtype, optional):
+    data = arrays(n, diffraction=np.random.default_rng(n).integers(0, 9, (n, N, N)).astype(dtype))
+    data["xcoords"], data["ycoords"] = np.linspace(60, 70, n), np.linspace(60, 66, n)
+    data.update({k: (np.zeros(n, np.int64) if isinstance(v, str) else v) for k, v in optional.items()})
+    ds = read_npz(save(tmp_path, data))
+    assert len(ds) == n and ds.N == N
+    counts = np.issubdtype(dtype, np.integer)  # integer patterns are photon counts: amplitudes are their roots
+    want = np.sqrt(data["diffraction"].astype(np.float64)) if counts else data["diffraction"]
+    np.testing.assert_allclose(ds.diffraction, want, rtol=1e-6)
+    np.testing.assert_allclose(ds.xcoords, data["xcoords"])
