@@ -42,12 +42,15 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=5)
     parser.add_argument("--gridsize", type=int, default=1, help="patterns per group side (2: overlap in the loss)")
     parser.add_argument("--width", type=int, default=1, help="n_filters_scale: the network's width multiplier")
+    parser.add_argument("--loss", choices=("nll", "mae"), default="nll",
+                        help="Poisson NLL on intensities (the default) or MAE on amplitudes")
     args = parser.parse_args()
     print(f"machine: {machine.describe()}")
     raw = RawData(from_arrays(simulate_dataset(SimulationSpec(**HARD))[1]))
     config = TrainingConfig(model=ModelConfig(N=64, gridsize=args.gridsize, n_filters_scale=args.width,
                                                      amp_activation="sigmoid"),
-                            nepochs=args.every, batch_size=args.batch_size, nphotons=1e6)
+                            nepochs=args.every, batch_size=args.batch_size, nphotons=1e6,
+                            nll_weight=float(args.loss == "nll"), mae_weight=float(args.loss == "mae"))
     start_workflow(config)
     train = create_ptycho_data_container(raw, config)
     probe = normalize_probe(train.probe, 64)
@@ -65,7 +68,7 @@ def main() -> None:
         metrics = reconstruct(DiffractionToObject(model), saved, raw).metrics
         return f"{metrics['amplitude']['ssim']:.3f} / {metrics['phase']['ssim']:.3f}"
 
-    print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}, gridsize {args.gridsize}, width {args.width}")
+    print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}, gridsize {args.gridsize}, width {args.width}, loss {args.loss}")
     print("\n| epochs | amplitude / phase SSIM | seconds |")
     print(f"|---|---|---|\n| 0 | {ssim()} | 0 |", flush=True)
     began = time.perf_counter()
