@@ -28,6 +28,9 @@ log = logging.getLogger("ptycho.train")
 
 
 ARCHITECTURE_DEFAULTS = {"gridsize": 1, "n_filters_scale": 2, "amp_activation": "sigmoid"}
+# The data-fit term: the Poisson likelihood of the counts, or the mean absolute error of the amplitudes
+# (their square roots), which weighs the faint high-angle pixels that carry sharp edges more evenly.
+LOSSES = {"nll": {"nll_weight": 1.0, "mae_weight": 0.0}, "mae": {"nll_weight": 0.0, "mae_weight": 1.0}}
 
 
 def architecture(args, init) -> dict:
@@ -53,6 +56,7 @@ def training_config(args, N: int, init=None) -> TrainingConfig:
         output_dir=Path(args.output_dir),
         backend=args.backend,
         probe_trainable=args.probe_trainable,
+        **LOSSES[args.loss],
     )
 
 
@@ -156,6 +160,9 @@ def add_parser(sub) -> None:
         help="photons per pattern (the default means: measure it from the data)",
     )
     p.add_argument("--neighbor-count", type=positive_int, default=4, help="neighbours K to draw groups from")
+    p.add_argument("--loss", choices=tuple(LOSSES), default="nll",
+                   help="data fit: nll, the Poisson likelihood of the counts; mae, the mean absolute error of the "
+                   "amplitudes (learns sharp edges sooner, README 'The hard case')")
     p.add_argument("--probe-trainable", action="store_true", help="refine the probe during training")
     p.add_argument("--init", default="auto", metavar="MODEL",
                    help="start from this network (a model folder, archive or shipped model name) and fine-tune "

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -273,7 +274,7 @@ def judge_archive(case: Case, bases: Bases) -> str:
 # --- checkpoints ---------------------------------------------------------------------------------------
 
 CHECKPOINT_KINDS = ["valid", "byte_flip", "truncate", "pickle_payload", "legacy_pickle_payload", "not_a_dict",
-                    "hparams_broken", "state_broken", "no_version", "garbage"]
+                    "hparams_broken", "state_broken", "no_version", "garbage", "record_zeroed", "non_finite"]
 CONFIGS = ("model_config", "data_config", "training_config", "inference_config")
 
 
@@ -299,6 +300,20 @@ def _saved(obj, legacy: bool = False) -> bytes:
     buffer = io.BytesIO()
     torch.save(obj, buffer, _use_new_zipfile_serialization=not legacy)
     return buffer.getvalue()
+
+
+def zeroed_in_tensor_record(draw, data: bytes) -> bytes:
+    """``data`` (a torch zip) with one drawn non-zero float32 of a tensor record set to zero in place: the
+    zip's sizes and CRC still describe the old bytes, and torch's own reader loads it with changed weights."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = next(i for i in zf.infolist() if "/data/" in i.filename and np.frombuffer(zf.read(i), np.float32).any())
+        values = np.frombuffer(zf.read(info), np.float32)
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    payload = info.header_offset + 30 + name_length + extra_length
+    element = draw(st.sampled_from(np.flatnonzero(values).tolist()))
+    out = bytearray(data)
+    out[payload + 4 * element : payload + 4 * element + 4] = bytes(4)
+    return bytes(out)
 
 
 def draw_checkpoint_case(draw, kind: str, folder: Path) -> Case:
@@ -343,6 +358,13 @@ def draw_checkpoint_case(draw, kind: str, folder: Path) -> Case:
         return Case(path, kind, must_refuse=True)
     if kind == "state_broken":
         ckpt["state_dict"] = draw(st.sampled_from([{}, None, [1], {"w": 1.5}, {"w": [1, 2]}]))
+        path.write_bytes(_saved(ckpt))
+        return Case(path, kind, must_refuse=True)
+    if kind == "record_zeroed":  # issue 25: torch's reader skips CRCs, so this loaded with changed weights
+        path.write_bytes(zeroed_in_tensor_record(draw, _saved(ckpt)))
+        return Case(path, kind, must_refuse=True)
+    if kind == "non_finite":  # issue 25: a diverged run's weights were called valid
+        ckpt["state_dict"]["model.w"][0, -1] = draw(st.sampled_from([float("nan"), float("inf"), -float("inf")]))
         path.write_bytes(_saved(ckpt))
         return Case(path, kind, must_refuse=True)
     if kind == "no_version":

@@ -181,3 +181,18 @@ def test_inference_config_mapping_and_none_values_are_not_written(tmp_path):
 def test_dataclass_to_legacy_dict_rejects_non_configs():
     with pytest.raises(TypeError, match="expected a config dataclass, got dict"):
         params.dataclass_to_legacy_dict({"N": 64})
+
+
+@pytest.mark.parametrize(("flag", "weights"), [((), (1.0, 0.0)), (("--loss", "nll"), (1.0, 0.0)),
+                                               (("--loss", "mae"), (0.0, 1.0))])
+def test_train_loss_flag_sets_the_data_fit_weights(flag, weights):
+    """``ptycho train --loss``: the Poisson likelihood (default) or the amplitudes' MAE, as the two weights both
+    engines read (TensorFlow's loss_terms, PyTorch's bridged training config)."""
+    from ptycho.cli.main import build_parser
+    from ptycho.cli.train import training_config
+
+    args = build_parser().parse_args(["train", "--train-data", "scan.npz", *flag])
+    config = training_config(args, 64)
+    assert (config.nll_weight, config.mae_weight) == weights
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--train-data", "scan.npz", "--loss", "l2"])

@@ -29,6 +29,7 @@ from ptycho.errors import DataContractError
 from ptycho.testing.commands import run_ptycho
 from ptycho.testing.npz_files import (
     deflate_bomb,
+    header_length_bomb,
     npy_bytes,
     npy_header,
     npz_bytes,
@@ -231,7 +232,7 @@ HEADER_TEXTS = [
 @st.composite
 def hostile_case(draw) -> Case:
     kind = draw(st.sampled_from(["huge shape", "bad header", "object dtype", "bomb", "not a zip", "lying size",
-                                 "odd member", "empty"]))
+                                 "odd member", "empty", "header length bomb", "ratio bomb"]))
     if kind == "huge shape":
         shape = draw(st.sampled_from([(4_000_000_000,), (2**40, 64, 64), (2**62,), (3, 2**31, 2**31)]))
         member = draw(st.sampled_from(["diffraction", "xcoords", "probeGuess", "other"]))
@@ -246,6 +247,10 @@ def hostile_case(draw) -> Case:
         data = zip_bytes({"diffraction.npy": npy_header((2,), "|O") + b"\x80\x04\x95junk"})
     elif kind == "bomb":
         data = bombs()[draw(st.integers(0, 1))]
+    elif kind == "header length bomb":  # issue 25: numpy read every declared header byte before its size check
+        data = bombs()[2]
+    elif kind == "ratio bomb":  # issue 25: valid zero patterns deflated past the 100:1 ceiling
+        data = bombs()[3]
     elif kind == "not a zip":
         data = draw(st.sampled_from([b"", b"\x1f\x8b\x08\x00" + bytes(20), npy_bytes(np.zeros((2, 64, 64))),
                                      b"xcoords,ycoords\n1,2\n", b"\x80\x04\x95pickle"]) | st.binary(max_size=64))
@@ -262,11 +267,17 @@ def hostile_case(draw) -> Case:
 
 
 @functools.cache
-def bombs() -> tuple[bytes, bytes]:
-    """Deflate bombs (about 1 MB each on disk) whose declared shapes the contract refuses from their headers."""
+def bombs() -> tuple[bytes, ...]:
+    """Deflate bombs (up to about 1 MB each on disk): two whose declared shapes the contract refuses from
+    their headers, a header declaring 1 GiB of header, and a valid dataset of zeros over the inflate ratio."""
+    n = 1024  # 16 MiB of zero patterns: valid data that deflates about 1000:1
+    zeros = npz_bytes({"diffraction": np.zeros((n, 64, 64), np.float32), "xcoords": np.arange(n, dtype=float),
+                       "ycoords": np.zeros(n)}, zipfile.ZIP_DEFLATED)
     return (
         deflate_bomb("diffraction", (4096, 256, 256)),  # 1 GiB of zeros, no coordinates
         deflate_bomb("xcoords", (2**28,)),  # 2 GiB of coordinates, no diffraction
+        header_length_bomb("diffraction", 2**30),
+        zeros,
     )
 
 CASES = st.one_of(structured_case(), structured_case(), structured_case(), damaged_case(), hostile_case())
@@ -284,6 +295,8 @@ def check_case(path, case: Case, tally: Counter) -> None:
         assert "Traceback" not in str(exc)
         if "pickled objects" in str(exc):
             assert case.kind == "object dtype", f"{case.kind}: called pickled without an object dtype: {exc}"
+        if case.kind == "ratio bomb":
+            assert "PTYCHO_MAX_NPZ_RATIO" in str(exc), f"the ratio refusal does not say how to raise it: {exc}"
         assert not (case.expected is not None and not case.damaged), f"valid {case.kind} file refused: {exc}"
         tally[f"{case.kind}: refused"] += 1
         return
@@ -321,7 +334,8 @@ def test_fuzz_campaign(tmp_path_factory):
     tally = campaign(tmp_path_factory, 4000)
     assert sum(tally.values()) >= 3600  # hypothesis may stop short of max_examples only on exhausting a strategy
     kinds = {key.split(":")[0] for key in tally}
-    assert {"structured", "truncated", "huge shape", "bad header", "bomb", "not a zip", "lying size"} <= kinds
+    assert {"structured", "truncated", "huge shape", "bad header", "bomb", "not a zip", "lying size",
+            "header length bomb", "ratio bomb"} <= kinds
     assert tally["structured: loaded"] >= 300 and tally["structured: refused"] >= 300
 
 
