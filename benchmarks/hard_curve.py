@@ -68,7 +68,8 @@ def main() -> None:
         metrics = reconstruct(DiffractionToObject(model), saved, raw).metrics
         return f"{metrics['amplitude']['ssim']:.3f} / {metrics['phase']['ssim']:.3f}"
 
-    print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}, gridsize {args.gridsize}, width {args.width}, loss {args.loss}")
+    print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}, gridsize {args.gridsize}, "
+          f"width {args.width}, loss {args.loss}")
     print("\n| epochs | amplitude / phase SSIM | seconds |")
     print(f"|---|---|---|\n| 0 | {ssim()} | 0 |", flush=True)
     began = time.perf_counter()
