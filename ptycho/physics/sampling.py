@@ -18,16 +18,32 @@ def _split(start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return base.astype(np.int64), start - base
 
 
-def _corners(top, left):
-    """The four integer corners of each window with their bilinear weights."""
+def _weights(fy: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bilinear weights of the four corners, top-left first, each ``(B, 1, 1)``."""
+    fy, fx = fy[:, None, None], fx[:, None, None]
+    return (1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx
+
+
+# The four corners as slices of a window one pixel larger than the output: one gather or one overlap-add
+# of that block serves all four (four separate fancy-index passes cost about 3x as much).
+_CORNER_SLICES = (
+    (slice(None, -1), slice(None, -1)),
+    (slice(None, -1), slice(1, None)),
+    (slice(1, None), slice(None, -1)),
+    (slice(1, None), slice(1, None)),
+)
+
+
+def _block_indices(top, left, h: int, w: int, H: int, W: int):
+    """Integer rows ``(B, h+1)`` and columns ``(B, w+1)`` of each window's block, the fractional parts, and
+    whether every block lies inside the ``H × W`` image."""
     ky, fy = _split(np.asarray(top, dtype=np.float64))
     kx, fx = _split(np.asarray(left, dtype=np.float64))
-    return (
-        (ky, kx, (1 - fy) * (1 - fx)),
-        (ky, kx + 1, (1 - fy) * fx),
-        (ky + 1, kx, fy * (1 - fx)),
-        (ky + 1, kx + 1, fy * fx),
-    )
+    rows = ky[:, None] + np.arange(h + 1)[None, :]
+    cols = kx[:, None] + np.arange(w + 1)[None, :]
+    inside = bool(rows.min(initial=0) >= 0 and rows.max(initial=0) < H and cols.min(initial=0) >= 0
+                  and cols.max(initial=0) < W)
+    return rows, cols, fy, fx, inside
 
 
 def sample_windows(images: np.ndarray, top, left, shape: tuple[int, int]) -> np.ndarray:
@@ -40,22 +56,21 @@ def sample_windows(images: np.ndarray, top, left, shape: tuple[int, int]) -> np.
     images = np.asarray(images)
     top = np.atleast_1d(np.asarray(top, dtype=np.float64))
     left = np.atleast_1d(np.asarray(left, dtype=np.float64))
-    shared = images.ndim == 2
     H, W = images.shape[-2:]
     h, w = shape
     B = top.shape[0]
-    out = np.zeros((B, h, w), dtype=np.result_type(images.dtype, np.float64))
-    rows0 = np.arange(h)
-    cols0 = np.arange(w)
-    batch = np.arange(B)[:, None, None]
-    for ky, kx, weight in _corners(top, left):
-        rows = ky[:, None] + rows0[None, :]
-        cols = kx[:, None] + cols0[None, :]
+    rows, cols, fy, fx, inside = _block_indices(top, left, h, w, H, W)
+    r = np.clip(rows, 0, H - 1)[:, :, None]
+    c = np.clip(cols, 0, W - 1)[:, None, :]
+    block = images[r, c] if images.ndim == 2 else images[np.arange(B)[:, None, None], r, c]
+    dtype = np.result_type(images.dtype, np.float64)
+    block = block.astype(dtype, copy=False)
+    if not inside:  # zero outside the image
         valid = ((rows >= 0) & (rows < H))[:, :, None] & ((cols >= 0) & (cols < W))[:, None, :]
-        r = np.clip(rows, 0, H - 1)[:, :, None]
-        c = np.clip(cols, 0, W - 1)[:, None, :]
-        picked = images[r, c] if shared else images[batch, r, c]
-        out += weight[:, None, None] * np.where(valid, picked, 0)
+        block = np.where(valid, block, 0)
+    out = np.zeros((B, h, w), dtype=dtype)
+    for weight, (rs, cs) in zip(_weights(fy, fx), _CORNER_SLICES, strict=True):
+        out += weight * block[:, rs, cs]
     return out
 
 
@@ -77,22 +92,21 @@ def scatter_windows(
     is_complex = np.iscomplexobj(windows)
     real = np.zeros(n_out * H * W)
     imag = np.zeros(n_out * H * W) if is_complex else None
-    rows0 = np.arange(h)
-    cols0 = np.arange(w)
     for start in range(0, B, chunk):
         sl = slice(start, min(start + chunk, B))
         values = windows[sl]
-        plane = np.arange(sl.start, sl.stop) if per_window else np.zeros(sl.stop - sl.start, np.int64)
-        for ky, kx, weight in _corners(top[sl], left[sl]):
-            rows = (ky[:, None] + rows0[None, :])[:, :, None]
-            cols = (kx[:, None] + cols0[None, :])[:, None, :]
-            valid = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
-            flat = (plane[:, None, None] * H + rows) * W + cols
-            contrib = weight[:, None, None] * values
-            idx = flat[np.broadcast_to(valid, contrib.shape)]
-            picked = contrib[np.broadcast_to(valid, contrib.shape)]
-            real += np.bincount(idx, weights=picked.real, minlength=real.size)
-            if is_complex:
-                imag += np.bincount(idx, weights=picked.imag, minlength=imag.size)
+        n = sl.stop - sl.start
+        rows, cols, fy, fx, inside = _block_indices(top[sl], left[sl], h, w, H, W)
+        block = np.zeros((n, h + 1, w + 1), dtype=np.result_type(values.dtype, np.float64))
+        for weight, (rs, cs) in zip(_weights(fy, fx), _CORNER_SLICES, strict=True):
+            block[:, rs, cs] += weight * values
+        plane = np.arange(sl.start, sl.stop) if per_window else np.zeros(n, np.int64)
+        flat = (plane[:, None, None] * H + rows[:, :, None]) * W + cols[:, None, :]
+        if not inside:  # what falls outside the image is dropped
+            valid = ((rows >= 0) & (rows < H))[:, :, None] & ((cols >= 0) & (cols < W))[:, None, :]
+            flat, block = flat[valid], block[valid]
+        real += np.bincount(flat.ravel(), weights=block.real.ravel(), minlength=real.size)
+        if is_complex:
+            imag += np.bincount(flat.ravel(), weights=block.imag.ravel(), minlength=imag.size)
     out = real if imag is None else real + 1j * imag
     return out.reshape((B, H, W) if per_window else (H, W))
