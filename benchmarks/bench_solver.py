@@ -34,7 +34,8 @@ def reconstruct(code_root: Path, data: Path, out: Path, iterations: int) -> tupl
     command = [sys.executable, "-m", "ptycho.cli.main", "--quiet", "reconstruct", "--algorithm", "rpie",
                "--iterations", str(iterations), "--data", str(data), "--output-dir", str(out)]
     start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+    # cwd away from any checkout: ``python -m`` puts the working folder ahead of PYTHONPATH
+    subprocess.run(command, check=True, env=env, capture_output=True, text=True, cwd=out.parent)
     whole = time.perf_counter() - start
     return json.loads((out / "consistency.json").read_text())["seconds"], whole
 
