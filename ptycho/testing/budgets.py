@@ -92,7 +92,7 @@ def default_budget(
     return Budget(baseline, warn, ceiling, floor, "default")
 
 
-def calibrate(recorded: Budget, factor: float) -> Budget:
+def calibrate(recorded: Budget, factor: float, workers: int = 1) -> Budget:
     """The effective thresholds on a machine ``factor`` times slower than the recorded one (the only place
     a budget is scaled).
 
@@ -103,8 +103,11 @@ def calibrate(recorded: Budget, factor: float) -> Budget:
     Faster (factor < 1): honest work finishes sooner, so floor and baseline shrink (else an honest run
     reads "incomplete"), but warn and ceiling never drop below the recorded ones: the micro-benchmark
     predicts TensorFlow and torch workloads only roughly, and a wrong guess must not stop a healthy test.
+    Shared (``workers`` pytest-xdist workers): a budget is recorded with the machine to one test, and ``W``
+    tests at once each get about ``1/W`` of it (the engines use every core), so warn and ceiling stretch by
+    a further ``W``; floor and baseline do not (a test that did not slow down is not "incomplete").
     """
-    slack = max(factor, 1.0)
+    slack = max(factor, 1.0) * max(workers, 1)
     return replace(
         recorded,
         floor=recorded.floor * factor,

@@ -38,6 +38,7 @@ def header(state, selected: int) -> list[str]:
             f"ptycho harness: machine score {state.score:.1f}{given} (recorded {shown}), "
             f"budget factor {state.factor:.2f} (recorded / today's score, clamped to {low:g}-{high:g})"
         )
+
     else:
         lines.append("ptycho harness: runtime calibration off (factor 1.00)")
     for nodeid, reason in state.promoted.items():
@@ -57,7 +58,9 @@ def summary(tr, state) -> None:
     breaches = [r for r in records if r["status"] in budgets.BREACHES]
     listed = [r for r in records if _worth_listing(r)]
     tr.section("ptycho runtime guardrails")
-    tr.write_line(f"{len(records)} tests timed, factor {state.factor:.2f}; {len(breaches)} breach(es)")
+    shared = f", {state.workers} xdist workers share the machine: warn and ceiling x{state.workers}"
+    tr.write_line(f"{len(records)} tests timed, factor {state.factor:.2f}{shared if state.workers > 1 else ''}; "
+                  f"{len(breaches)} breach(es)")
     if listed:
         tr.write_line(f"{'status':<11} {'seconds':>8} {'floor':>7} {'base':>7} {'warn':>7} {'ceiling':>8}  test")
         for r in sorted(listed, key=lambda r: -r["duration"]):

@@ -30,6 +30,7 @@ class SessionState:
     strict_failures: list = field(default_factory=list)  # lines, filled at session end in strict mode
     history: dict = field(default_factory=dict)
     session_stamp: str = ""
+    workers: int = 1  # pytest-xdist workers sharing the machine (budgets.calibrate)
 
 
 settings_key = pytest.StashKey[Settings]()
@@ -55,6 +56,13 @@ def is_worker(config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _xdist_workers(config) -> int:
+    """The controller's ``-n``: a number, or 1 without xdist ('auto'/'logical' are resolved only for
+    the workers, which read their own ``workercount``)."""
+    value = getattr(config.option, "numprocesses", None)
+    return value if isinstance(value, int) and value > 0 else 1
+
+
 def start(config, settings: Settings) -> SessionState:
     """Load the baselines (a corrupt file is a usage error), calibrate, and stash the new state."""
     try:
@@ -69,7 +77,8 @@ def start(config, settings: Settings) -> SessionState:
         factor = scale_factor(recorded.calibration_score if recorded else None, score) if settings.calibrate else 1.0
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     config.stash[settings_key] = settings
-    state = SessionState(settings, recorded, score, factor, session_stamp=stamp)
+    workers = int(config.workerinput.get("workercount", 1)) if is_worker(config) else _xdist_workers(config)
+    state = SessionState(settings, recorded, score, factor, session_stamp=stamp, workers=max(workers, 1))
     state.history = recent_durations(settings.history_path)
     config.stash[state_key] = state
     return state

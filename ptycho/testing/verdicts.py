@@ -30,7 +30,7 @@ def baseline_id(item) -> str:
 
 def budget_for(item, state) -> budgets.Budget:
     """The ``runtime_budget`` marker, else the recorded baseline, else the ini defaults; calibrated to this machine."""
-    return budgets.calibrate(_recorded_budget(item, state), state.factor)
+    return budgets.calibrate(_recorded_budget(item, state), state.factor, state.workers)
 
 
 def _recorded_budget(item, state) -> budgets.Budget:

@@ -118,3 +118,28 @@ def test_machine_score_times_only_after_the_warm_up(monkeypatch):
     monkeypatch.setattr(calibration, "_workload", workload)
     monkeypatch.setattr(calibration.time, "perf_counter", lambda: clock["now"])
     assert calibration.machine_score() == pytest.approx(200.0)  # a single warm-up run scored 50
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_xdist_workers_stretch_warn_and_ceiling_not_floor(workers):
+    """W workers on one machine: each test gets about 1/W of what its budget was recorded on (measured: the
+    PyTorch integration workflow, 89 s alone, passed 180 s beside another engine test under -n 2)."""
+    recorded = budgets.from_baseline(36)
+    b = budgets.calibrate(recorded, 1.5, workers)
+    assert (b.warn, b.ceiling) == (pytest.approx(60 * 1.5 * workers), pytest.approx(90 * 1.5 * workers))
+    assert (b.floor, b.baseline) == (pytest.approx(recorded.floor * 1.5), pytest.approx(36 * 1.5))
+
+
+def test_an_xdist_session_says_so_and_workers_judge_with_the_stretch(calibrated_project):
+    calibrated_project.makepyfile(test_x="""
+        import pytest
+        @pytest.mark.runtime_budget(baseline=0.5)
+        def test_a(): pass
+    """)
+    path = calibrated_project.path / "report.json"
+    result = calibrated_project.runpytest_subprocess(
+        f"--machine-score={RECORDED_SCORE}", f"--runtime-report={path}", "-n", "2"
+    )
+    result.stdout.fnmatch_lines(["*2 xdist workers share the machine: warn and ceiling x2*"])
+    budget = json.loads(path.read_text())["tests"][0]["budget"]
+    assert (budget["warn"], budget["ceiling"]) == (pytest.approx(0.5 * 60 / 36 * 2), pytest.approx(0.5 * 90 / 36 * 2))
