@@ -32,7 +32,7 @@ HELD_OUT = ("spokes", "natural")
 PHOTONS = (1e4, 1e9)
 
 
-def commands(work: Path, scans: int, epochs: int) -> list[list[str]]:
+def commands(work: Path, scans: int, epochs: int, projection_iterations: int) -> list[list[str]]:
     corpus, heldout, model = work / "corpus", work / "heldout", work / "model"
     photons = [f"{p:g}" for p in PHOTONS]
     return [
@@ -42,7 +42,7 @@ def commands(work: Path, scans: int, epochs: int) -> list[list[str]]:
          "--photons-range", *photons, "--seed", "1"],
         ["train", "--backend", "tensorflow", "--train-data", str(corpus), "--test-data", str(heldout),
          "--output-dir", str(model), "--epochs", str(epochs), "--gridsize", "1", "--batch-size", "16",
-         "--n-filters-scale", "1", "--n-groups", "256"],
+         "--n-filters-scale", "1", "--n-groups", "256", "--projection-iterations", str(projection_iterations)],
     ]
 
 
@@ -67,6 +67,7 @@ def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]
         "gridsize": int(params["gridsize"]),
         "n_filters_scale": int(params["n_filters_scale"]),
         "amp_activation": params["amp_activation"],
+        "projection_iterations": int(params.get("projection_iterations", 0)),
         "probe": "disk: the default simulated probe (defocused disk, diameter N/2, 1.5 rad defocus at its rim)",
         "photons": list(PHOTONS),
         "families": list(TRAIN_FAMILIES),
@@ -96,10 +97,12 @@ def main() -> None:
     parser.add_argument("--name", default="disk64-g1", help="name of the shipped model")
     parser.add_argument("--scans", type=int, default=60, help="training scans (256 patterns each)")
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--projection-iterations", type=int, default=10,
+                        help="per-pattern projections the network sees beside the diffraction (0: none)")
     args = parser.parse_args()
     work = Path(args.work)
     print(f"machine: {machine.describe()}")
-    steps = commands(work, args.scans, args.epochs)
+    steps = commands(work, args.scans, args.epochs, args.projection_iterations)
     seconds = [run(step) for step in steps]
     print(f"registered {register(args.name, work, steps, seconds)}")
 

@@ -40,6 +40,9 @@ class Architecture:
     probe_big: bool
     pad_object: bool
     amp_activation: str
+    # > 0: the encoder also sees the real and imaginary parts of each pattern's object estimate after this
+    # many probe-constrained projections (ptycho.physics.projection), so its first conv takes 3·C channels
+    projection_iterations: int = 0
 
     @classmethod
     def from_model_config(cls, model) -> Architecture:
@@ -51,12 +54,19 @@ class Architecture:
             model.probe_big,
             model.pad_object,
             model.amp_activation,
+            model.projection_iterations,
         )
 
     @property
     def channels(self) -> int:
         """Patches per group ``C``."""
         return self.gridsize**2
+
+    @property
+    def input_channels(self) -> int:
+        """Encoder input channels: the ``C`` amplitudes, and with projections their estimates' real and
+        imaginary parts."""
+        return self.channels * (3 if self.projection_iterations else 1)
 
     @property
     def output_channels(self) -> int:
@@ -85,7 +95,7 @@ class Architecture:
             shapes[f"{prefix}/kernel"] = (3, 3, cin, cout)
             shapes[f"{prefix}/bias"] = (cout,)
 
-        cin = self.channels
+        cin = self.input_channels
         for i, f in enumerate(self.encoder_filters):
             conv(f"encoder/block{i}/conv0", cin, f)
             conv(f"encoder/block{i}/conv1", f, f)

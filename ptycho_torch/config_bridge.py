@@ -148,6 +148,7 @@ def to_model_config(data: DataConfig, model: ModelConfig, overrides: dict | None
         pad_object=model.pad_object,
         probe_scale=data.probe_scale,
         gaussian_smoothing_sigma=model.gaussian_smoothing_sigma,
+        projection_iterations=model.projection_iterations,
     )
     values.update({k: v for k, v in overrides.items() if k in values})
     return canonical.ModelConfig(**values)
@@ -226,6 +227,7 @@ def from_hyperparameters(hp: dict) -> tuple[DataConfig, ModelConfig, TrainingCon
         pad_object=bool(model["pad_object"]),
         probe_mask=bool(model["probe_mask"]),
         gaussian_smoothing_sigma=float(model["gaussian_smoothing_sigma"]),
+        projection_iterations=int(model.get("projection_iterations", 0)),
         intensity_scale_trainable=bool(training["intensity_scale_trainable"]),
         probe_trainable=bool(training["probe_trainable"]),
         intensity_scale=float(training["intensity_scale"]),

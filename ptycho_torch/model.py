@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ptycho.architecture import (
+    AMPLITUDE_WORKING_POINT,
     Architecture,
     check_neutral_weights,
     gaussian_transfer,
@@ -115,7 +116,7 @@ class PtychoPINN(nn.Module):
     ):
         super().__init__()
         self.arch = arch
-        blocks, cin = [], arch.channels
+        blocks, cin = [], arch.input_channels
         for f in arch.encoder_filters:
             blocks.append(Block(cin, f))
             cin = f
@@ -146,11 +147,21 @@ class PtychoPINN(nn.Module):
         """Scaled diffraction ``[B, C, N, N]`` -> complex decoded patches ``[B, C', N, N]``."""
         # channels-last (NHWC) is oneDNN's native layout: no reorder around every convolution (measured on
         # 2 CPU cores: inference -22%, a training step -6 to -15%); the weights are kept so by create_model
-        x = (x_scaled / torch.exp(self.log_scale)).contiguous(memory_format=torch.channels_last)
+        x = x_scaled / torch.exp(self.log_scale)
+        if self.arch.projection_iterations:
+            x = torch.cat([x, self.projection_channels(x)], dim=1)
+        x = x.contiguous(memory_format=torch.channels_last)
         for block in self.encoder:
             x = F.max_pool2d(block(x), 2)
         amp, phase = self.decoder_amp(x), self.decoder_phase(x)
         return torch.complex(amp * torch.cos(phase), amp * torch.sin(phase))
+
+    @torch.no_grad()
+    def projection_channels(self, x: torch.Tensor) -> torch.Tensor:
+        """Real and imaginary parts of each pattern's projected estimate ``[B, 2C, N, N]`` (a fixed input:
+        no gradient flows through it)."""
+        estimate = physics.probe_projections(x, self.probe(), self.arch.projection_iterations, AMPLITUDE_WORKING_POINT)
+        return torch.cat([estimate.real, estimate.imag], dim=1)
 
     def physics(self, decoded: torch.Tensor, offsets: torch.Tensor):
         """Decoded ``[B, C', N, N]`` -> (illuminated object ``[B, C, N, N]``, intensity ``[B, C, N, N]``)."""

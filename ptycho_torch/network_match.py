@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from ptycho.config.config import ModelConfig
 from ptycho.errors import ConfigError
 from ptycho_torch import config_bridge
 
 ARCHITECTURE_FIELDS = ("N", "gridsize", "n_filters_scale", "model_type", "amp_activation", "object_big", "probe_big",
-                       "pad_object", "probe_mask")
+                       "pad_object", "probe_mask", "projection_iterations")
+
+DEFAULTS = ModelConfig()
 
 
 def check_same_network(hparams, upstream_configs: dict, source) -> None:
@@ -17,6 +20,7 @@ def check_same_network(hparams, upstream_configs: dict, source) -> None:
         return
     given = config_bridge.to_model_config(data, model)
     saved = hparams["model_config"]
+    saved = {f: saved.get(f, getattr(DEFAULTS, f)) for f in ARCHITECTURE_FIELDS}  # older checkpoints lack newer fields
     differ = {f: (getattr(given, f), saved[f]) for f in ARCHITECTURE_FIELDS if getattr(given, f) != saved[f]}
     if differ:
         listed = ", ".join(f"{f}: given {a!r}, checkpoint {b!r}" for f, (a, b) in differ.items())

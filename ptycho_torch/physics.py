@@ -9,6 +9,7 @@ import torch
 
 from ptycho.physics.forward import NLL_FLOOR
 from ptycho.physics.group import WEIGHT_FLOOR
+from ptycho.physics.projection import MODULUS_FLOOR
 
 
 def _shift(images: torch.Tensor, k: torch.Tensor, dim: int) -> torch.Tensor:
@@ -87,6 +88,23 @@ def effective_probe(probe: torch.Tensor, support: torch.Tensor | None, transfer:
     if transfer is not None:
         probe = torch.fft.ifft2(torch.fft.fft2(probe) * transfer)
     return probe
+
+
+def probe_projections(amplitude: torch.Tensor, probe: torch.Tensor, iterations: int, start: float) -> torch.Tensor:
+    """:func:`ptycho.physics.projection.probe_projections` in float32: amplitude ``[B, C, N, N]``, probe
+    ``[M, N, N]`` -> complex estimate ``[B, C, N, N]``."""
+    N = amplitude.shape[-1]
+    target = torch.fft.ifftshift(amplitude, dim=(-2, -1))[:, None]  # FFT order, a modes axis
+    power = (probe.real**2 + probe.imag**2).sum(0)
+    step = (probe.conj() / power.max())[None, :, None]
+    obj = torch.full_like(amplitude, start).to(probe.dtype)
+    for _ in range(iterations):
+        waves = illuminate(probe, obj)  # [B, M, C, N, N]
+        far = torch.fft.fft2(waves) / N
+        modulus = (far.real**2 + far.imag**2).sum(1, keepdim=True).sqrt()
+        projected = far * (target / modulus.clamp(min=MODULUS_FLOOR))
+        obj = obj + (step * (torch.fft.ifft2(projected) * N - waves)).sum(1)
+    return obj
 
 
 def poisson_nll(predicted_counts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

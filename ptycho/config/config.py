@@ -86,6 +86,9 @@ class ModelConfig:
     pad_object: bool = True
     probe_scale: float = 4.0
     gaussian_smoothing_sigma: float = 0.0
+    # per-pattern probe-constrained projections whose estimate the encoder sees beside the diffraction
+    # (ptycho.physics.projection); 0: the diffraction alone, as upstream
+    projection_iterations: int = 0
 
     def __post_init__(self) -> None:
         if self.N != 0:
@@ -96,6 +99,7 @@ class ModelConfig:
         _require_choice("ModelConfig", "amp_activation", self.amp_activation, AMP_ACTIVATIONS)
         _require_number("ModelConfig", "probe_scale", self.probe_scale, 0.0, strict=True)
         _require_number("ModelConfig", "gaussian_smoothing_sigma", self.gaussian_smoothing_sigma, 0.0)
+        _require_int("ModelConfig", "projection_iterations", self.projection_iterations, 0)
 
 
 @dataclass

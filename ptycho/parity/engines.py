@@ -41,6 +41,12 @@ class PhysicsPieces:
         intensity = self.physics.farfield_intensity(self.tensor(probe, dtype), self.tensor(patches[:, None], dtype))
         return np.sqrt(intensity.numpy()[:, 0])
 
+    def probe_projections(self, amplitude, probe, iterations, start, dtype="float32"):
+        """amplitude ``(B, N, N)``, probe ``(M, N, N)`` -> estimate ``(B, N, N)``."""
+        estimate = self.physics.probe_projections(self.tensor(amplitude[:, None], dtype), self.tensor(probe, dtype),
+                                                  iterations, start)
+        return estimate.numpy()[:, 0]
+
     def poisson_nll(self, lam, counts, dtype="float32"):
         return float(self.physics.poisson_nll(self.tensor(lam, dtype), self.tensor(counts, dtype)))
 

@@ -33,11 +33,17 @@ def tolerance(terms: int, eps: float = EPS32) -> float:
     return SIGMAS * eps * math.sqrt(terms)
 
 
+def projection_terms(N: int, iterations: int) -> int:
+    """``K`` per-pattern projections chain ``K`` FFT pairs of ``N²`` terms each."""
+    return 2 * iterations * N * N
+
+
 def forward_terms(model_config) -> int:
-    """Terms summed along the network from input to object: ``3·3·in`` per convolution of the encoder and
-    of one decoder (the ring, where present, runs beside the centre, not after it)."""
+    """Terms summed along the network from input to object: the input projections, if any, then ``3·3·in``
+    per convolution of the encoder and of one decoder (the ring, where present, runs beside the centre,
+    not after it)."""
     shapes = Architecture.from_model_config(model_config).weight_shapes()
-    return sum(
+    return projection_terms(model_config.N, model_config.projection_iterations) + sum(
         h * w * cin
         for name, (h, w, cin, _) in ((n, s) for n, s in shapes.items() if n.endswith("/kernel"))
         if name.startswith("encoder/") or (name.startswith("decoder_amp/") and "/ring/" not in name)
@@ -58,4 +64,8 @@ def gradient_terms(model_config, batch: int) -> int:
 def physics_tolerance(N: int, dtype: str) -> float:
     """The physics pieces against the float64 reference: an ``N×N`` FFT or overlap sum adds at most ``N²``
     terms into each value (``ε·N``), in the engine's precision."""
-    return tolerance(N * N, EPS64 if dtype == "float64" else EPS32)
+    return tolerance(N * N, eps(dtype))
+
+
+def eps(dtype: str) -> float:
+    return EPS64 if dtype == "float64" else EPS32

@@ -14,7 +14,7 @@ from ptycho import params
 from ptycho.config.config import AMP_ACTIVATIONS, ModelConfig, TrainingConfig
 from ptycho.parity.engines import engine
 from ptycho.parity.error_model import EPS32, forward_terms, gradient_terms, loss_terms, tolerance
-from ptycho.parity.physics_checks import probe_modes
+from ptycho.parity.physics_checks import PROJECTIONS, probe_modes
 from ptycho.parity.result import Check, relative_error, seeded
 from ptycho.physics.forward import intensity_scale, normalisation_factor
 
@@ -267,6 +267,10 @@ def checks() -> list[Check]:
         writer = ("tensorflow", "pytorch")[i % 2]  # half the combinations each way
         same = tolerance(forward_terms(mc))
         out.append(Check(f"weights/{_label(mc)}", "same_weights", same, lambda mc=mc, w=writer: same_outputs(mc, w)))
+    for gridsize, writer in ((1, "tensorflow"), (2, "pytorch")):
+        mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, projection_iterations=PROJECTIONS)
+        out.append(Check(f"weights/{_label(mc)}/projections={PROJECTIONS}", "same_weights", tolerance(forward_terms(mc)),
+                         lambda mc=mc, w=writer: same_outputs(mc, w)))
     for gridsize, object_big in itertools.product((1, 2), (True, False)):
         mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, object_big=object_big)
         out.append(
@@ -277,6 +281,9 @@ def checks() -> list[Check]:
                 lambda mc=mc: same_gradients(mc),
             )
         )
+    mc = ModelConfig(N=64, gridsize=1, n_filters_scale=1, projection_iterations=PROJECTIONS)
+    out.append(Check(f"gradients/N=64/gridsize=1/projections={PROJECTIONS}", "gradients", gradient_tolerance(mc),
+                     lambda mc=mc: same_gradients(mc)))
     lightning_config = ModelConfig(N=64, gridsize=2, n_filters_scale=1)  # what lightning_runs builds
     loss_tolerance = tolerance(loss_terms(lightning_config, BATCH))
     out.append(Check("lightning/training_step_loss", "lightning", loss_tolerance, lambda: lightning_loss(64, 2)))

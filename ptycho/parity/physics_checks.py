@@ -13,9 +13,10 @@ import numpy as np
 from ptycho import physics as ref
 from ptycho.config.config import ModelConfig
 from ptycho.parity.engines import ENGINES, engine
-from ptycho.parity.error_model import physics_tolerance
+from ptycho.parity.error_model import eps, physics_tolerance, projection_terms, tolerance
 from ptycho.parity.result import Check, relative_error, seeded
 from ptycho.physics import group as ref_group
+from ptycho.physics.projection import probe_projections
 from ptycho.probe import normalize_probe
 from ptycho.simulation import make_probe
 
@@ -23,6 +24,7 @@ SIZES = (64, 128)
 GRIDSIZES = (1, 2)
 MODES = (1, 2)
 BATCH = 3
+PROJECTIONS = 10  # what the shipped model uses
 
 
 def probe_modes(N: int, modes: int) -> np.ndarray:
@@ -54,6 +56,26 @@ def amplitude(eng, N, modes, dtype):
     rng = seeded("amplitude", N, modes)
     probe, patches = probe_modes(N, modes), random_patches(rng, (BATCH, N, N))
     return relative_error(eng.diffraction_amplitude(probe, patches, dtype), ref.diffraction_amplitude(probe, patches))
+
+
+def smooth_object_patches(rng, shape, correlation: float = 4.0) -> np.ndarray:
+    """Objects like measured ones: amplitude 0.5-1 and phase within ±1 rad varying over ``correlation`` px."""
+    N = shape[-1]
+    k = np.fft.fftfreq(N)
+    transfer = np.exp(-0.5 * (np.add.outer(k**2, k**2)) * (2 * np.pi * correlation) ** 2)
+    fields = [np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal(shape)) * transfer)) for _ in range(2)]
+    unit = [(f - f.min()) / (f.max() - f.min()) for f in fields]
+    return (0.5 + 0.5 * unit[0]) * np.exp(1j * (2 * unit[1] - 1))
+
+
+def projections(eng, N, modes, dtype):
+    """On measured-like data: where white noise puts far-field zeros, ``F·A/|F|`` turns each rounding of
+    ``F`` into a phase error ``ε·A/|F|`` and no rounding bound holds (float64 itself differs by 10×)."""
+    rng = seeded("projections", N, modes)
+    probe = probe_modes(N, modes)
+    measured = ref.diffraction_amplitude(probe, smooth_object_patches(rng, (BATCH, N, N)))
+    expected = probe_projections(measured[:, None], probe, PROJECTIONS, 0.5)[:, 0]
+    return relative_error(eng.probe_projections(measured, probe, PROJECTIONS, 0.5, dtype), expected)
 
 
 def nll(eng, N, dtype):
@@ -137,6 +159,9 @@ def checks() -> list[Check]:
                              lambda e=eng, N=N, m=modes, d=dtype: illumination(e(), N, m, d), N, dtype)
                     _declare(out, f"{tag}/modes={modes}/diffraction_amplitude",
                              lambda e=eng, N=N, m=modes, d=dtype: amplitude(e(), N, m, d), N, dtype)
+                    out.append(Check(f"{tag}/modes={modes}/probe_projections", "physics",
+                                     tolerance(projection_terms(N, PROJECTIONS), eps(dtype)),
+                                     lambda e=eng, N=N, m=modes, d=dtype: projections(e(), N, m, d)))
                     if dtype == "float32":
                         _declare(out, f"{tag}/modes={modes}/intensity_scale",
                                  lambda e=eng, N=N, m=modes: scale(e(), N, m), N, dtype)

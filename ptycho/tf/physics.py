@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from ptycho.physics.forward import NLL_FLOOR
 from ptycho.physics.group import WEIGHT_FLOOR
+from ptycho.physics.projection import MODULUS_FLOOR
 
 
 def _shift(images, k, axis: int):
@@ -91,6 +92,23 @@ def effective_probe(probe, support=None, transfer=None):
     if transfer is not None:
         probe = tf.signal.ifft2d(tf.signal.fft2d(probe) * _as_complex(transfer))
     return probe
+
+
+def probe_projections(amplitude, probe, iterations: int, start: float):
+    """:func:`ptycho.physics.projection.probe_projections` in float32: amplitude ``[B, C, N, N]``, probe
+    ``[M, N, N]`` -> complex estimate ``[B, C, N, N]``."""
+    N = amplitude.shape[-1]
+    target = tf.signal.ifftshift(amplitude, axes=(-2, -1))[:, None]  # FFT order, a modes axis
+    power = tf.reduce_sum(tf.math.real(probe * tf.math.conj(probe)), axis=0)
+    step = (tf.math.conj(probe) / _as_complex(tf.reduce_max(power)))[None, :, None]
+    obj = _as_complex(tf.fill(tf.shape(amplitude), start))
+    for _ in range(iterations):
+        waves = illuminate(probe, obj)  # [B, M, C, N, N]
+        far = tf.signal.fft2d(waves) / float(N)
+        modulus = tf.sqrt(tf.reduce_sum(tf.math.real(far * tf.math.conj(far)), axis=1, keepdims=True))
+        projected = far * _as_complex(target / tf.maximum(modulus, MODULUS_FLOOR))
+        obj = obj + tf.reduce_sum(step * (tf.signal.ifft2d(projected) * float(N) - waves), axis=1)
+    return obj
 
 
 def poisson_nll(predicted_counts, counts):

@@ -27,6 +27,7 @@ def test_model_defaults_match_upstream():
     assert (m.N, m.gridsize, m.n_filters_scale, m.model_type, m.amp_activation) == (64, 1, 2, "pinn", "sigmoid")
     assert (m.object_big, m.probe_big, m.probe_mask, m.pad_object) == (True, True, False, True)
     assert (m.probe_scale, m.gaussian_smoothing_sigma) == (4.0, 0.0)
+    assert m.projection_iterations == 0  # ours, not upstream's: the upstream network sees the diffraction alone
 
 
 def test_training_defaults_match_upstream():
@@ -61,6 +62,8 @@ def test_model_config_is_mutable_and_accepts_placeholder_n():
     ({"amp_activation": "tanh"}, r"ModelConfig.amp_activation='tanh' is not allowed"),
     ({"probe_scale": 0}, r"ModelConfig.probe_scale=0 must be a number > 0"),
     ({"gaussian_smoothing_sigma": -1}, r"ModelConfig.gaussian_smoothing_sigma=-1 must be a number >= 0"),
+    ({"projection_iterations": -1}, r"ModelConfig.projection_iterations=-1 must be an integer >= 0"),
+    ({"projection_iterations": 2.5}, r"ModelConfig.projection_iterations=2.5 must be an integer >= 0"),
 ])
 def test_model_config_errors_name_field_value_and_allowed(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -133,7 +136,7 @@ def test_default_training_config_maps_every_field():
     expected = {
         "N": 64, "gridsize": 1, "n_filters_scale": 2, "model_type": "pinn", "amp_activation": "sigmoid",
         "object.big": True, "probe.big": True, "probe.mask": False, "pad_object": True, "probe_scale": 4.0,
-        "gaussian_smoothing_sigma": 0.0, "batch_size": 16, "nepochs": 50, "mae_weight": 0.0,
+        "gaussian_smoothing_sigma": 0.0, "projection_iterations": 0, "batch_size": 16, "nepochs": 50, "mae_weight": 0.0,
         "nll_weight": 1.0, "realspace_mae_weight": 0.0, "realspace_weight": 0.0, "nphotons": 1e9,
         "n_groups": 512, "neighbor_count": 4, "positions.provided": True, "probe.trainable": False,
         "intensity_scale.trainable": True, "output_prefix": "training_outputs", "sequential_sampling": False,
@@ -145,7 +148,7 @@ def test_default_training_config_maps_every_field():
 def test_non_default_training_config_full_mapping(tmp_path):
     model = ModelConfig(N=128, gridsize=2, n_filters_scale=1, model_type="supervised", amp_activation="swish",
                         object_big=False, probe_big=False, probe_mask=True, pad_object=False, probe_scale=2.0,
-                        gaussian_smoothing_sigma=0.5)
+                        gaussian_smoothing_sigma=0.5, projection_iterations=10)
     t = TrainingConfig(model=model, train_data_file=tmp_path / "train.npz", test_data_file=tmp_path / "t.npz",
                        batch_size=4, nepochs=3, mae_weight=0.1, nll_weight=0.5, realspace_mae_weight=0.2,
                        realspace_weight=0.3, nphotons=1e6, n_groups=10, n_subsample=20, subsample_seed=7,
@@ -156,7 +159,7 @@ def test_non_default_training_config_full_mapping(tmp_path):
     assert flat == {
         "N": 128, "gridsize": 2, "n_filters_scale": 1, "model_type": "supervised", "amp_activation": "swish",
         "object.big": False, "probe.big": False, "probe.mask": True, "pad_object": False, "probe_scale": 2.0,
-        "gaussian_smoothing_sigma": 0.5, "train_data_file_path": str(tmp_path / "train.npz"),
+        "gaussian_smoothing_sigma": 0.5, "projection_iterations": 10, "train_data_file_path": str(tmp_path / "train.npz"),
         "test_data_file_path": str(tmp_path / "t.npz"), "batch_size": 4, "nepochs": 3, "mae_weight": 0.1,
         "nll_weight": 0.5, "realspace_mae_weight": 0.2, "realspace_weight": 0.3, "nphotons": 1e6,
         "n_groups": 10, "n_subsample": 20, "subsample_seed": 7, "neighbor_count": 6,
@@ -196,3 +199,24 @@ def test_train_loss_flag_sets_the_data_fit_weights(flag, weights):
     assert (config.nll_weight, config.mae_weight) == weights
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--train-data", "scan.npz", "--loss", "l2"])
+
+
+@pytest.mark.parametrize(("flag", "init_params", "expected"), [
+    ((), None, 0),
+    (("--projection-iterations", "10"), None, 10),
+    ((), {"projection_iterations": 10}, 10),  # fine-tuning keeps the --init model's network
+    (("--projection-iterations", "0"), {"projection_iterations": 10}, 0),
+])
+def test_train_projection_iterations_flag_sets_the_model_config(flag, init_params, expected, monkeypatch):
+    """``ptycho train --projection-iterations K``: as given, else the ``--init`` model's, else 0."""
+    from ptycho.cli import train
+    from ptycho.cli.main import build_parser
+
+    class Saved:
+        params = init_params
+
+    monkeypatch.setattr(train, "read_archive", lambda path: Saved)
+    args = build_parser().parse_args(["train", "--train-data", "scan.npz", *flag])
+    assert train.training_config(args, 64, None if init_params is None else "model").model.projection_iterations == expected
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--train-data", "scan.npz", "--projection-iterations", "-1"])
