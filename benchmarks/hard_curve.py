@@ -5,8 +5,8 @@ The scan is bench_quality's HARD case (400 patterns, 1e6 photons, thin sharp lin
 runs ``--every`` epochs at a time on one optimiser (as one ``ptycho train`` would), and the network alone
 reconstructs the scan between the chunks.
 
-Run: .venv/bin/python benchmarks/hard_curve.py [--start shipped|seeded] [--lr 1e-3] [--batch-size 16]
-     [--epochs 40] [--every 5] [--gridsize 1] [--width 1]
+Run: .venv/bin/python benchmarks/hard_curve.py [--start shipped|seeded] [--model disk64-g1] [--lr 1e-3]
+     [--batch-size 16] [--epochs 40] [--every 5] [--gridsize 1] [--width 1] [--projection-iterations 0]
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--start", choices=("shipped", "seeded"), default="shipped")
+    parser.add_argument("--model", default="disk64-g1", help="with --start shipped: the shipped model")
+    parser.add_argument("--projection-iterations", type=int, default=0,
+                        help="with --start seeded: projections the network sees (shipped: the model's own)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=40)
@@ -46,9 +49,14 @@ def main() -> None:
                         help="Poisson NLL on intensities (the default) or MAE on amplitudes")
     args = parser.parse_args()
     print(f"machine: {machine.describe()}")
+    projections = args.projection_iterations
+    if args.start == "shipped":
+        if (args.gridsize, args.width) != (1, 1):
+            parser.error("the shipped model is gridsize 1, width 1: use --start seeded for other shapes")
+        projections = pretrained.find(args.model).get("projection_iterations", 0)
     raw = RawData(from_arrays(simulate_dataset(SimulationSpec(**HARD))[1]))
     config = TrainingConfig(model=ModelConfig(N=64, gridsize=args.gridsize, n_filters_scale=args.width,
-                                                     amp_activation="sigmoid"),
+                                              amp_activation="sigmoid", projection_iterations=projections),
                             nepochs=args.every, batch_size=args.batch_size, nphotons=1e6,
                             nll_weight=float(args.loss == "nll"), mae_weight=float(args.loss == "mae"))
     start_workflow(config)
@@ -57,9 +65,7 @@ def main() -> None:
     scale = initial_intensity_scale(config, train)
     model = create_model(config.model, probe, scale, seed=0)
     if args.start == "shipped":
-        if (args.gridsize, args.width) != (1, 1):
-            parser.error("the shipped model is gridsize 1, width 1: use --start seeded for other shapes")
-        model.import_weights(starting_weights(pretrained.resolve("disk64-g1", "--init"), probe, scale))
+        model.import_weights(starting_weights(pretrained.resolve(args.model, "--init"), probe, scale))
     trainer = Trainer(model, config, learning_rate=args.lr)
     saved = archive_params(config, scale, 1)
 
@@ -69,7 +75,7 @@ def main() -> None:
         return f"{metrics['amplitude']['ssim']:.3f} / {metrics['phase']['ssim']:.3f}"
 
     print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}, gridsize {args.gridsize}, "
-          f"width {args.width}, loss {args.loss}")
+          f"width {args.width}, loss {args.loss}, projections {projections}")
     print("\n| epochs | amplitude / phase SSIM | seconds |")
     print(f"|---|---|---|\n| 0 | {ssim()} | 0 |", flush=True)
     began = time.perf_counter()

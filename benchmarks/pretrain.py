@@ -53,7 +53,7 @@ def run(args: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]) -> Path:
+def register(name: str, work: Path, steps: list[list[str]], seconds: list[float], scans: int, epochs: int) -> Path:
     """Copy the trained archive into the package with its provenance."""
     from ptycho.archive import read_archive
     from ptycho.simulation.corpus import manifest_hash
@@ -82,7 +82,8 @@ def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]
         "commands": ["ptycho " + shlex.join(s) for s in steps],
         "wall_seconds": [round(s, 1) for s in seconds],
         "machine": machine.describe(),
-        "rebuild": f"python benchmarks/pretrain.py --name {name}",
+        "rebuild": f"python benchmarks/pretrain.py --name {name} --scans {scans} --epochs {epochs} "
+                   f"--projection-iterations {int(params.get('projection_iterations', 0))}",
     }
     folder = MODELS / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,7 +105,7 @@ def main() -> None:
     print(f"machine: {machine.describe()}")
     steps = commands(work, args.scans, args.epochs, args.projection_iterations)
     seconds = [run(step) for step in steps]
-    print(f"registered {register(args.name, work, steps, seconds)}")
+    print(f"registered {register(args.name, work, steps, seconds, args.scans, args.epochs)}")
 
 
 if __name__ == "__main__":

@@ -201,22 +201,21 @@ def test_train_loss_flag_sets_the_data_fit_weights(flag, weights):
         build_parser().parse_args(["train", "--train-data", "scan.npz", "--loss", "l2"])
 
 
-@pytest.mark.parametrize(("flag", "init_params", "expected"), [
+@pytest.mark.parametrize(("flag", "init", "expected"), [
     ((), None, 0),
     (("--projection-iterations", "10"), None, 10),
-    ((), {"projection_iterations": 10}, 10),  # fine-tuning keeps the --init model's network
-    (("--projection-iterations", "0"), {"projection_iterations": 10}, 0),
+    ((), "disk64-g1-p10", 10),  # fine-tuning keeps the --init model's network
+    ((), "disk64-g1", 0),
+    (("--projection-iterations", "0"), "disk64-g1-p10", 0),
 ])
-def test_train_projection_iterations_flag_sets_the_model_config(flag, init_params, expected, monkeypatch):
+def test_train_projection_iterations_flag_sets_the_model_config(flag, init, expected):
     """``ptycho train --projection-iterations K``: as given, else the ``--init`` model's, else 0."""
-    from ptycho.cli import train
+    from ptycho import pretrained
     from ptycho.cli.main import build_parser
+    from ptycho.cli.train import training_config
 
-    class Saved:
-        params = init_params
-
-    monkeypatch.setattr(train, "read_archive", lambda path: Saved)
     args = build_parser().parse_args(["train", "--train-data", "scan.npz", *flag])
-    assert train.training_config(args, 64, None if init_params is None else "model").model.projection_iterations == expected
+    archive = None if init is None else pretrained.resolve(init, "--init")
+    assert training_config(args, 64, archive).model.projection_iterations == expected
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--train-data", "scan.npz", "--projection-iterations", "-1"])
