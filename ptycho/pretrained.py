@@ -20,7 +20,7 @@ PROVENANCE = "provenance.json"
 def shipped() -> list[dict]:
     """Every shipped model's provenance, with its ``name`` and ``path`` (the folder), by name."""
     models = []
-    for folder in sorted(MODELS_DIR.glob(f"*/{PROVENANCE}")):
+    for folder in sorted(MODELS_DIR.glob(f"*/{PROVENANCE}"), key=lambda path: path.parent.name):
         entry = json.loads(folder.read_text())
         models.append(dict(entry, name=folder.parent.name, path=str(folder.parent)))
     return models
