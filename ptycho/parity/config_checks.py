@@ -36,7 +36,7 @@ def training_pair(non_default: bool):
                              probe_scale=3.0, sequential_sampling=True)
         model = pt.ModelConfig(mode="Supervised", amp_activation="silu", n_filters_scale=1, object_big=False,
                                probe_big=False, pad_object=False, probe_mask=True, gaussian_smoothing_sigma=0.7,
-                               intensity_scale_trainable=False, probe_trainable=True)
+                               projection_iterations=5, intensity_scale_trainable=False, probe_trainable=True)
         training = pt.TrainingConfig(epochs=7, batch_size=4, nll=False, mae_weight=0.5, realspace_mae_weight=0.25,
                                      realspace_weight=0.125, positions_provided=False)
         overrides = {**FILES, "n_groups": 33}
@@ -53,7 +53,8 @@ def training_pair(non_default: bool):
 def non_default_model() -> canonical.ModelConfig:
     return canonical.ModelConfig(N=128, gridsize=2, n_filters_scale=1, model_type="supervised",
                                  amp_activation="swish", object_big=False, probe_big=False, probe_mask=True,
-                                 pad_object=False, probe_scale=3.0, gaussian_smoothing_sigma=0.7)
+                                 pad_object=False, probe_scale=3.0, gaussian_smoothing_sigma=0.7,
+                                 projection_iterations=5)
 
 
 def inference_pair(non_default: bool):
@@ -65,7 +66,8 @@ def inference_pair(non_default: bool):
     else:
         data = pt.DataConfig(N=128, grid_size=(2, 2), K=6, n_subsample=50, subsample_seed=3, probe_scale=3.0)
         model = pt.ModelConfig(mode="Supervised", amp_activation="silu", n_filters_scale=1, object_big=False,
-                               probe_big=False, pad_object=False, probe_mask=True, gaussian_smoothing_sigma=0.7)
+                               probe_big=False, pad_object=False, probe_mask=True, gaussian_smoothing_sigma=0.7,
+                               projection_iterations=5)
         inference = pt.InferenceConfig(debug=True)
         overrides = {**paths, "n_groups": 9, "output_dir": FILES["output_dir"]}
         expected = canonical.InferenceConfig(model=non_default_model(), n_groups=9, n_subsample=50, subsample_seed=3,

@@ -56,9 +56,11 @@ def loss_terms(model_config, batch: int) -> int:
 
 
 def gradient_terms(model_config, batch: int) -> int:
-    """The loss, then back through the network (the forward terms once more), then a weight gradient's own
-    sum over the batch's positions of its layer (``B·N²`` at most, a full-resolution layer)."""
-    return loss_terms(model_config, batch) + forward_terms(model_config) + batch * model_config.N**2
+    """The loss, then back through the network (its convolutions once more; not the input projections,
+    which no gradient passes), then a weight gradient's own sum over the batch's positions of its layer
+    (``B·N²`` at most, a full-resolution layer)."""
+    way_back = forward_terms(model_config) - projection_terms(model_config.N, model_config.projection_iterations)
+    return loss_terms(model_config, batch) + way_back + batch * model_config.N**2
 
 
 def physics_tolerance(N: int, dtype: str) -> float:
