@@ -276,8 +276,8 @@ def checks() -> list[Check]:
         out.append(Check(f"weights/{_label(mc)}", "same_weights", same, lambda mc=mc, w=writer: same_outputs(mc, w)))
     for gridsize, writer in ((1, "tensorflow"), (2, "pytorch")):
         mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, projection_iterations=PROJECTIONS)
-        out.append(Check(f"weights/{_label(mc)}/projections={PROJECTIONS}", "same_weights", tolerance(forward_terms(mc)),
-                         lambda mc=mc, w=writer: same_outputs(mc, w)))
+        out.append(Check(f"weights/{_label(mc)}/projections={PROJECTIONS}", "same_weights",
+                         tolerance(forward_terms(mc)), lambda mc=mc, w=writer: same_outputs(mc, w)))
     for gridsize, object_big in itertools.product((1, 2), (True, False)):
         mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, object_big=object_big)
         out.append(
