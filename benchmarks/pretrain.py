@@ -61,13 +61,14 @@ def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]
     archive = read_archive(work / "model")
     history = json.loads((work / "model" / "history.json").read_text())
     params = archive.params
+    projections = int(params.get("projection_iterations", 0))
     shards = json.loads((work / "corpus" / "manifest.json").read_text())["shards"]
     provenance = {
         "N": int(params["N"]),
         "gridsize": int(params["gridsize"]),
         "n_filters_scale": int(params["n_filters_scale"]),
         "amp_activation": params["amp_activation"],
-        "projection_iterations": int(params.get("projection_iterations", 0)),
+        "projection_iterations": projections,
         "probe": "disk: the default simulated probe (defocused disk, diameter N/2, 1.5 rad defocus at its rim)",
         "photons": list(PHOTONS),
         "families": list(TRAIN_FAMILIES),
@@ -83,7 +84,7 @@ def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]
         "wall_seconds": [round(s, 1) for s in seconds],
         "machine": machine.describe(),
         "rebuild": f"python benchmarks/pretrain.py --name {name} --scans {scans} --epochs {epochs} "
-                   f"--projection-iterations {int(params.get('projection_iterations', 0))}",
+                   f"--projection-iterations {projections}",
     }
     folder = MODELS / name
     folder.mkdir(parents=True, exist_ok=True)

@@ -38,16 +38,20 @@ def projection_terms(N: int, iterations: int) -> int:
     return 2 * iterations * N * N
 
 
-def forward_terms(model_config) -> int:
-    """Terms summed along the network from input to object: the input projections, if any, then ``3·3·in``
-    per convolution of the encoder and of one decoder (the ring, where present, runs beside the centre,
-    not after it)."""
+def network_terms(model_config) -> int:
+    """Terms summed along the network's convolutions: ``3·3·in`` per convolution of the encoder and of one
+    decoder (the ring, where present, runs beside the centre, not after it)."""
     shapes = Architecture.from_model_config(model_config).weight_shapes()
-    return projection_terms(model_config.N, model_config.projection_iterations) + sum(
+    return sum(
         h * w * cin
         for name, (h, w, cin, _) in ((n, s) for n, s in shapes.items() if n.endswith("/kernel"))
         if name.startswith("encoder/") or (name.startswith("decoder_amp/") and "/ring/" not in name)
     )
+
+
+def forward_terms(model_config) -> int:
+    """Terms summed from input to object: the input projections, if any, then the network."""
+    return projection_terms(model_config.N, model_config.projection_iterations) + network_terms(model_config)
 
 
 def loss_terms(model_config, batch: int) -> int:
@@ -59,8 +63,7 @@ def gradient_terms(model_config, batch: int) -> int:
     """The loss, then back through the network (its convolutions once more; not the input projections,
     which no gradient passes), then a weight gradient's own sum over the batch's positions of its layer
     (``B·N²`` at most, a full-resolution layer)."""
-    way_back = forward_terms(model_config) - projection_terms(model_config.N, model_config.projection_iterations)
-    return loss_terms(model_config, batch) + way_back + batch * model_config.N**2
+    return loss_terms(model_config, batch) + network_terms(model_config) + batch * model_config.N**2
 
 
 def physics_tolerance(N: int, dtype: str) -> float:
