@@ -7,6 +7,7 @@ reconstructs the scan between the chunks.
 
 Run: .venv/bin/python benchmarks/hard_curve.py [--start shipped|seeded] [--model disk64-g1] [--lr 1e-3]
      [--batch-size 16] [--epochs 40] [--every 5] [--gridsize 1] [--width 1] [--projection-iterations 0]
+     [--estimate-gain]
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main() -> None:
     parser.add_argument("--model", default="disk64-g1", help="with --start shipped: the shipped model")
     parser.add_argument("--projection-iterations", type=int, default=0,
                         help="with --start seeded: projections the network sees (shipped: the model's own)")
+    parser.add_argument("--estimate-gain", action="store_true",
+                        help="with --start seeded: the output multiplies the projections' estimate")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=40)
@@ -49,14 +52,18 @@ def main() -> None:
                         help="Poisson NLL on intensities (the default) or MAE on amplitudes")
     args = parser.parse_args()
     print(f"machine: {machine.describe()}")
-    projections = args.projection_iterations
+    projections, gain = args.projection_iterations, args.estimate_gain
     if args.start == "shipped":
         if (args.gridsize, args.width) != (1, 1):
             parser.error("the shipped model is gridsize 1, width 1: use --start seeded for other shapes")
-        projections = pretrained.find(args.model).get("projection_iterations", 0)
+        shipped = pretrained.find(args.model)
+        if shipped is None:
+            parser.error(f"no shipped model {args.model!r}; shipped: {', '.join(pretrained.names())}")
+        projections, gain = shipped.get("projection_iterations", 0), shipped.get("estimate_gain", False)
     raw = RawData(from_arrays(simulate_dataset(SimulationSpec(**HARD))[1]))
     config = TrainingConfig(model=ModelConfig(N=64, gridsize=args.gridsize, n_filters_scale=args.width,
-                                              amp_activation="sigmoid", projection_iterations=projections),
+                                              amp_activation="sigmoid", projection_iterations=projections,
+                                              estimate_gain=gain),
                             nepochs=args.every, batch_size=args.batch_size, nphotons=1e6,
                             nll_weight=float(args.loss == "nll"), mae_weight=float(args.loss == "mae"))
     start_workflow(config)
@@ -75,7 +82,7 @@ def main() -> None:
         return f"{metrics['amplitude']['ssim']:.3f} / {metrics['phase']['ssim']:.3f}"
 
     print(f"start {args.start}, lr {args.lr}, batch {args.batch_size}, gridsize {args.gridsize}, "
-          f"width {args.width}, loss {args.loss}, projections {projections}")
+          f"width {args.width}, loss {args.loss}, projections {projections}, estimate gain {gain}")
     print("\n| epochs | amplitude / phase SSIM | seconds |")
     print(f"|---|---|---|\n| 0 | {ssim()} | 0 |", flush=True)
     began = time.perf_counter()

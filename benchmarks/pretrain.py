@@ -32,7 +32,7 @@ HELD_OUT = ("spokes", "natural")
 PHOTONS = (1e4, 1e9)
 
 
-def commands(work: Path, scans: int, epochs: int, projection_iterations: int) -> list[list[str]]:
+def commands(work: Path, scans: int, epochs: int, projection_iterations: int, estimate_gain: bool) -> list[list[str]]:
     corpus, heldout, model = work / "corpus", work / "heldout", work / "model"
     photons = [f"{p:g}" for p in PHOTONS]
     return [
@@ -42,7 +42,8 @@ def commands(work: Path, scans: int, epochs: int, projection_iterations: int) ->
          "--photons-range", *photons, "--seed", "1"],
         ["train", "--backend", "tensorflow", "--train-data", str(corpus), "--test-data", str(heldout),
          "--output-dir", str(model), "--epochs", str(epochs), "--gridsize", "1", "--batch-size", "16",
-         "--n-filters-scale", "1", "--n-groups", "256", "--projection-iterations", str(projection_iterations)],
+         "--n-filters-scale", "1", "--n-groups", "256", "--projection-iterations", str(projection_iterations),
+         *(["--estimate-gain"] if estimate_gain else [])],
     ]
 
 
@@ -62,6 +63,7 @@ def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]
     history = json.loads((work / "model" / "history.json").read_text())
     params = archive.params
     projections = int(params.get("projection_iterations", 0))
+    gain = bool(params.get("estimate_gain", False))
     shards = json.loads((work / "corpus" / "manifest.json").read_text())["shards"]
     provenance = {
         "N": int(params["N"]),
@@ -69,6 +71,7 @@ def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]
         "n_filters_scale": int(params["n_filters_scale"]),
         "amp_activation": params["amp_activation"],
         "projection_iterations": projections,
+        "estimate_gain": gain,
         "probe": "disk: the default simulated probe (defocused disk, diameter N/2, 1.5 rad defocus at its rim)",
         "photons": list(PHOTONS),
         "families": list(TRAIN_FAMILIES),
@@ -84,7 +87,7 @@ def register(name: str, work: Path, steps: list[list[str]], seconds: list[float]
         "wall_seconds": [round(s, 1) for s in seconds],
         "machine": machine.describe(),
         "rebuild": f"python benchmarks/pretrain.py --name {name} --scans {scans} --epochs {epochs} "
-                   f"--projection-iterations {projections}",
+                   f"--projection-iterations {projections}" + (" --estimate-gain" if gain else ""),
     }
     folder = MODELS / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,10 +104,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--projection-iterations", type=int, default=10,
                         help="per-pattern projections the network sees beside the diffraction (0: none)")
+    parser.add_argument("--estimate-gain", action="store_true",
+                        help="the network's output multiplies the projections' estimate instead of replacing it")
     args = parser.parse_args()
     work = Path(args.work)
     print(f"machine: {machine.describe()}")
-    steps = commands(work, args.scans, args.epochs, args.projection_iterations)
+    steps = commands(work, args.scans, args.epochs, args.projection_iterations, args.estimate_gain)
     seconds = [run(step) for step in steps]
     print(f"registered {register(args.name, work, steps, seconds, args.scans, args.epochs)}")
 

@@ -43,6 +43,9 @@ class Architecture:
     # > 0: the encoder also sees the real and imaginary parts of each pattern's object estimate after this
     # many probe-constrained projections (ptycho.physics.projection), so its first conv takes 3·C channels
     projection_iterations: int = 0
+    # True: the decoded patch is a complex gain on that estimate (object = estimate · decoded / working
+    # point), its last kernels start at zero so the untrained network returns the estimate itself
+    estimate_gain: bool = False
 
     @classmethod
     def from_model_config(cls, model) -> Architecture:
@@ -55,6 +58,7 @@ class Architecture:
             model.pad_object,
             model.amp_activation,
             model.projection_iterations,
+            model.estimate_gain,
         )
 
     @property
@@ -142,7 +146,9 @@ def initial_conv_weights(arch: Architecture, seed: int = 0) -> dict[str, np.ndar
     Kernels are Glorot-uniform (``±sqrt(6 / (fan_in + fan_out))``, fans over the 3×3 window), biases zero:
     Keras' default. PyTorch's own default (Kaiming-uniform with ``a=√5`` and random biases) starts each
     layer √3 smaller, and the network's output then stays constant for longer at the start of training.
-    The amplitude head's last biases start at :func:`amplitude_bias` (0 for the default sigmoid).
+    The amplitude head's last biases start at :func:`amplitude_bias` (0 for the default sigmoid). With
+    ``estimate_gain`` the heads' last kernels start at zero: a gain of exactly 1, so training starts from
+    the projections' estimate rather than from a random multiple of it.
     """
     rng = np.random.default_rng(seed)
     start = amplitude_bias(arch.amp_activation)
@@ -152,6 +158,8 @@ def initial_conv_weights(arch: Architecture, seed: int = 0) -> dict[str, np.ndar
             kh, kw, cin, cout = shape
             limit = math.sqrt(6.0 / (kh * kw * (cin + cout)))
             weights[name] = rng.uniform(-limit, limit, shape).astype(np.float32)
+            if arch.estimate_gain and name.split("/")[1] in ("centre", "ring"):
+                weights[name][...] = 0.0  # drawn all the same, so the other layers' draws do not move
         elif name in ("decoder_amp/centre/bias", "decoder_amp/ring/bias"):
             weights[name] = np.full(shape, start, np.float32)
         elif name.endswith("/bias"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ptycho.config.config import ModelConfig
 from ptycho.errors import ConfigError
 
 MODELS_DIR = Path(__file__).with_name("pretrained_models")
@@ -47,6 +48,7 @@ def resolve(value, flag: str) -> Path:
                       f"(shipped: {known}; list them with `ptycho models`)")
 
 
+DEFAULTS = ModelConfig()  # what a model's provenance means by a field it predates
 PROBE_MATCH = 0.98  # |normalised overlap| of the data's probe with the model's: the same optics, up to noise
 
 
@@ -78,7 +80,7 @@ def fitting_model(N: int, gridsize: int, probe, requested: dict | None = None) -
         if (model["N"], model["gridsize"]) != (N, gridsize):
             reasons.append(f"{model['name']}: N={model['N']}, gridsize={model['gridsize']}")
             continue
-        differs = {k: model.get(k) for k, v in (requested or {}).items() if model.get(k) != v}
+        differs = {k: saved for k, v in (requested or {}).items() if (saved := model.get(k, getattr(DEFAULTS, k))) != v}
         if differs:
             reasons.append(f"{model['name']}: " + ", ".join(f"{k}={v}" for k, v in differs.items()))
             continue

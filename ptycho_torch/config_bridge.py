@@ -149,6 +149,7 @@ def to_model_config(data: DataConfig, model: ModelConfig, overrides: dict | None
         probe_scale=data.probe_scale,
         gaussian_smoothing_sigma=model.gaussian_smoothing_sigma,
         projection_iterations=model.projection_iterations,
+        estimate_gain=model.estimate_gain,
     )
     values.update({k: v for k, v in overrides.items() if k in values})
     return canonical.ModelConfig(**values)
@@ -228,6 +229,7 @@ def from_hyperparameters(hp: dict) -> tuple[DataConfig, ModelConfig, TrainingCon
         probe_mask=bool(model["probe_mask"]),
         gaussian_smoothing_sigma=float(model["gaussian_smoothing_sigma"]),
         projection_iterations=int(model.get("projection_iterations", 0)),
+        estimate_gain=bool(model.get("estimate_gain", False)),
         intensity_scale_trainable=bool(training["intensity_scale_trainable"]),
         probe_trainable=bool(training["probe_trainable"]),
         intensity_scale=float(training["intensity_scale"]),

@@ -51,6 +51,7 @@ class ModelConfig:
     probe_mask: bool | None = False
     gaussian_smoothing_sigma: float = 0.0
     projection_iterations: int = 0  # see ptycho.config.ModelConfig
+    estimate_gain: bool = False  # see ptycho.config.ModelConfig
     intensity_scale_trainable: bool = True
     probe_trainable: bool = False
     intensity_scale: float | None = None  # initial photon scale; this engine measures it from the data

@@ -148,20 +148,23 @@ class PtychoPINN(nn.Module):
         # channels-last (NHWC) is oneDNN's native layout: no reorder around every convolution (measured on
         # 2 CPU cores: inference -22%, a training step -6 to -15%); the weights are kept so by create_model
         x = x_scaled / torch.exp(self.log_scale)
-        if self.arch.projection_iterations:
-            x = torch.cat([x, self.projection_channels(x)], dim=1)
+        estimate = self.projection_estimate(x) if self.arch.projection_iterations else None
+        if estimate is not None:
+            x = torch.cat([x, estimate.real, estimate.imag], dim=1)
         x = x.contiguous(memory_format=torch.channels_last)
         for block in self.encoder:
             x = F.max_pool2d(block(x), 2)
         amp, phase = self.decoder_amp(x), self.decoder_phase(x)
-        return torch.complex(amp * torch.cos(phase), amp * torch.sin(phase))
+        decoded = torch.complex(amp * torch.cos(phase), amp * torch.sin(phase))
+        if self.arch.estimate_gain:
+            return decoded * (1.0 / AMPLITUDE_WORKING_POINT) * estimate
+        return decoded
 
     @torch.no_grad()
-    def projection_channels(self, x: torch.Tensor) -> torch.Tensor:
-        """Real and imaginary parts of each pattern's projected estimate ``[B, 2C, N, N]`` (a fixed input:
-        no gradient flows through it)."""
-        estimate = physics.probe_projections(x, self.probe(), self.arch.projection_iterations, AMPLITUDE_WORKING_POINT)
-        return torch.cat([estimate.real, estimate.imag], dim=1)
+    def projection_estimate(self, x: torch.Tensor) -> torch.Tensor:
+        """Each pattern's complex estimate after the projections ``[B, C, N, N]`` (a fixed input: no
+        gradient flows through it)."""
+        return physics.probe_projections(x, self.probe(), self.arch.projection_iterations, AMPLITUDE_WORKING_POINT)
 
     def physics(self, decoded: torch.Tensor, offsets: torch.Tensor):
         """Decoded ``[B, C', N, N]`` -> (illuminated object ``[B, C, N, N]``, intensity ``[B, C, N, N]``)."""

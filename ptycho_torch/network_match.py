@@ -8,7 +8,7 @@ from ptycho.errors import ConfigError
 from ptycho_torch import config_bridge
 
 ARCHITECTURE_FIELDS = ("N", "gridsize", "n_filters_scale", "model_type", "amp_activation", "object_big", "probe_big",
-                       "pad_object", "probe_mask", "projection_iterations")
+                       "pad_object", "probe_mask", "projection_iterations", "estimate_gain")
 
 DEFAULTS = ModelConfig()
 

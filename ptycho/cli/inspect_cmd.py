@@ -96,7 +96,8 @@ def _archive(path: Path) -> list[str]:
         f"{m['package_version']} at {m['created_utc']} (checksums verified, {integrity})",
         f"members: {', '.join(sorted(archive.members))}",
         f"model: N={p.get('N')}, gridsize={p.get('gridsize')}, n_filters_scale={p.get('n_filters_scale')}, "
-        f"projection_iterations={p.get('projection_iterations', 0)}, intensity_scale={p['intensity_scale']:.6g}",
+        f"projection_iterations={p.get('projection_iterations', 0)}, estimate_gain={p.get('estimate_gain', False)}, "
+        f"intensity_scale={p['intensity_scale']:.6g}",
     ]
 
 

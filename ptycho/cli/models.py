@@ -11,7 +11,8 @@ from ptycho.cli.options import writable_file
 from ptycho.data_contract import write_npz
 from ptycho.errors import ConfigError
 
-COLUMNS = ("name", "N", "gridsize", "projection_iterations", "probe", "photons", "families", "held_out")
+COLUMNS = ("name", "N", "gridsize", "projection_iterations", "estimate_gain", "probe", "photons", "families",
+           "held_out")
 
 
 def _cell(value) -> str:

@@ -28,7 +28,8 @@ from ptycho.training_data import STREAM_MODES, expand, read_scans, should_stream
 log = logging.getLogger("ptycho.train")
 
 
-ARCHITECTURE_DEFAULTS = {"gridsize": 1, "n_filters_scale": 2, "amp_activation": "sigmoid", "projection_iterations": 0}
+ARCHITECTURE_DEFAULTS = {"gridsize": 1, "n_filters_scale": 2, "amp_activation": "sigmoid", "projection_iterations": 0,
+                         "estimate_gain": False}
 # The data-fit term: the Poisson likelihood of the counts, or the mean absolute error of the amplitudes
 # (their square roots), which weighs the faint high-angle pixels that carry sharp edges more evenly.
 LOSSES = {"nll": {"nll_weight": 1.0, "mae_weight": 0.0}, "mae": {"nll_weight": 0.0, "mae_weight": 1.0}}
@@ -70,8 +71,7 @@ def starting_point(args, raw):
     if args.init != "auto":
         return pretrained.resolve(args.init, "--init")
     gridsize = args.gridsize or ARCHITECTURE_DEFAULTS["gridsize"]
-    requested = {k: getattr(args, k) for k in ("n_filters_scale", "amp_activation", "projection_iterations")
-                 if getattr(args, k) is not None}
+    requested = {k: getattr(args, k) for k in ARCHITECTURE_DEFAULTS if k != "gridsize" and getattr(args, k) is not None}
     model, why = pretrained.fitting_model(raw.N, gridsize, raw.probeGuess, requested)
     if model is None:
         log.info("--init auto: no shipped model fits this data (%s); starting from seeded weights", why)
@@ -158,6 +158,10 @@ def add_parser(sub) -> None:
     p.add_argument("--projection-iterations", type=non_negative_int, default=None,
                    help="the network also sees each pattern's object estimate after this many probe-constrained "
                    "projections (10 is a good choice; default 0, or the --init model's)")
+    p.add_argument("--estimate-gain", action=argparse.BooleanOptionalAction, default=None,
+                   help="the network's output multiplies that estimate (a learned correction of it, starting from "
+                   "the estimate itself) instead of replacing it; needs --projection-iterations >= 1 (default off, "
+                   "or the --init model's)")
     p.add_argument(
         "--nphotons",
         type=photon_count,

@@ -67,6 +67,21 @@ def _require_number(
         raise ConfigError(f"{owner}.{name}={value!r} must be a number {relation} {minimum}.")
 
 
+def _require_estimate_for_gain(model) -> None:
+    if not isinstance(model.estimate_gain, bool):
+        raise ConfigError(f"ModelConfig.estimate_gain={model.estimate_gain!r} must be True or False.")
+    if model.estimate_gain and model.projection_iterations < 1:
+        raise ConfigError(
+            "ModelConfig.estimate_gain=True multiplies the projections' estimate, but projection_iterations=0 "
+            "makes none; set projection_iterations >= 1 (e.g. 10)."
+        )
+    if model.estimate_gain and model.gridsize > 1 and not model.object_big:
+        raise ConfigError(
+            "ModelConfig.estimate_gain=True needs one decoded patch per pattern (object_big=True) when "
+            f"gridsize={model.gridsize}: each gain multiplies its own pattern's estimate."
+        )
+
+
 def _as_path(value):
     return None if value is None else Path(value)
 
@@ -89,6 +104,8 @@ class ModelConfig:
     # per-pattern probe-constrained projections whose estimate the encoder sees beside the diffraction
     # (ptycho.physics.projection); 0: the diffraction alone, as upstream
     projection_iterations: int = 0
+    # the decoder's output multiplies that estimate (a learned correction of it) instead of replacing it
+    estimate_gain: bool = False
 
     def __post_init__(self) -> None:
         if self.N != 0:
@@ -100,6 +117,7 @@ class ModelConfig:
         _require_number("ModelConfig", "probe_scale", self.probe_scale, 0.0, strict=True)
         _require_number("ModelConfig", "gaussian_smoothing_sigma", self.gaussian_smoothing_sigma, 0.0)
         _require_int("ModelConfig", "projection_iterations", self.projection_iterations, 0)
+        _require_estimate_for_gain(self)
 
 
 @dataclass

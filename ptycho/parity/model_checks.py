@@ -4,6 +4,7 @@ predict → stitch inference path.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ptycho import params
+from ptycho.architecture import Architecture, initial_conv_weights
 from ptycho.config.config import AMP_ACTIVATIONS, ModelConfig, TrainingConfig
 from ptycho.parity.engines import engine
 from ptycho.parity.error_model import EPS32, forward_terms, gradient_terms, loss_terms, tolerance
@@ -41,11 +43,16 @@ def batch(model_config: ModelConfig, *key):
     return x.astype(np.float32), offsets.astype(np.float32)
 
 
+# fields added after the checks first drew their data: left out of the seed at their defaults, so a new
+# field does not redraw every check's data
+LATER_FIELDS = {"projection_iterations": 0, "estimate_gain": False}
+
+
 def data_key(model_config: ModelConfig) -> str:
-    """The config's part of a check's seed: its repr, without ``projection_iterations`` at its default 0 —
-    the checks drew their data from the repr before that field existed, and a new field at its default must
-    not redraw every check's data."""
-    return repr(model_config).replace(", projection_iterations=0)", ")")
+    """The config's part of a check's seed: its repr as it read before :data:`LATER_FIELDS` existed."""
+    shown = [f"{f.name}={getattr(model_config, f.name)!r}" for f in dataclasses.fields(model_config)
+             if LATER_FIELDS.get(f.name, object()) != getattr(model_config, f.name)]
+    return f"{type(model_config).__name__}({', '.join(shown)})"
 
 
 def twin_models(model_config: ModelConfig, writer: str = "tensorflow", probe_trainable: bool = False):
@@ -57,7 +64,12 @@ def twin_models(model_config: ModelConfig, writer: str = "tensorflow", probe_tra
         name: engine(name).build(model_config, probe, scale, seed=1, probe_trainable=probe_trainable)
         for name in (writer, reader)
     }
-    models[reader].import_weights(models[writer].export_weights())
+    weights = models[writer].export_weights()
+    if model_config.estimate_gain:  # last kernels drawn, not zero: a constant gain would hide a wrong decoder
+        arch = dataclasses.replace(Architecture.from_model_config(model_config), estimate_gain=False)
+        weights.update(initial_conv_weights(arch, seed=1))
+        models[writer].import_weights(weights)
+    models[reader].import_weights(weights)
     return models
 
 
@@ -275,9 +287,11 @@ def checks() -> list[Check]:
         same = tolerance(forward_terms(mc))
         out.append(Check(f"weights/{_label(mc)}", "same_weights", same, lambda mc=mc, w=writer: same_outputs(mc, w)))
     for gridsize, writer in ((1, "tensorflow"), (2, "pytorch")):
-        mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, projection_iterations=PROJECTIONS)
-        out.append(Check(f"weights/{_label(mc)}/projections={PROJECTIONS}", "same_weights",
-                         tolerance(forward_terms(mc)), lambda mc=mc, w=writer: same_outputs(mc, w)))
+        for gain in (False, True):
+            mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, projection_iterations=PROJECTIONS,
+                             estimate_gain=gain)
+            out.append(Check(f"weights/{_label(mc)}/projections={PROJECTIONS}{'/gain' * gain}", "same_weights",
+                             tolerance(forward_terms(mc)), lambda mc=mc, w=writer: same_outputs(mc, w)))
     for gridsize, object_big in itertools.product((1, 2), (True, False)):
         mc = ModelConfig(N=64, gridsize=gridsize, n_filters_scale=1, object_big=object_big)
         out.append(
@@ -290,9 +304,10 @@ def checks() -> list[Check]:
         )
     # 2 projections: the way back does not pass through them, so a few prove the gradients right with them
     # present, while 10 would widen the tolerance past what catches a wrong engine
-    mc = ModelConfig(N=64, gridsize=1, n_filters_scale=1, projection_iterations=2)
-    out.append(Check("gradients/N=64/gridsize=1/projections=2", "gradients", gradient_tolerance(mc),
-                     lambda mc=mc: same_gradients(mc)))
+    for gain in (False, True):
+        mc = ModelConfig(N=64, gridsize=1, n_filters_scale=1, projection_iterations=2, estimate_gain=gain)
+        out.append(Check(f"gradients/N=64/gridsize=1/projections=2{'/gain' * gain}", "gradients",
+                         gradient_tolerance(mc), lambda mc=mc: same_gradients(mc)))
     lightning_config = ModelConfig(N=64, gridsize=2, n_filters_scale=1)  # what lightning_runs builds
     loss_tolerance = tolerance(loss_terms(lightning_config, BATCH))
     out.append(Check("lightning/training_step_loss", "lightning", loss_tolerance, lambda: lightning_loss(64, 2)))

@@ -120,23 +120,27 @@ class PtychoPINN(keras.Model):
     def decode(self, x_scaled):
         """Scaled diffraction ``[B, N, N, C]`` -> complex decoded patches ``[B, N, N, C']``."""
         x = x_scaled / tf.exp(self.log_scale)
-        if self.arch.projection_iterations:
-            x = tf.concat([x, self.projection_channels(x)], axis=-1)
+        estimate = self.projection_estimate(x) if self.arch.projection_iterations else None
+        if estimate is not None:
+            x = tf.concat([x, tf.math.real(estimate), tf.math.imag(estimate)], axis=-1)
         for conv0, conv1 in self.encoder_blocks:
             x = tf.nn.relu(conv1(tf.nn.relu(conv0(x))))
             x = tf.nn.max_pool2d(x, 2, 2, "VALID")
         amp = self.decoder_amp(x)
         phase = self.decoder_phase(x)
-        return tf.complex(amp * tf.cos(phase), amp * tf.sin(phase))
+        decoded = tf.complex(amp * tf.cos(phase), amp * tf.sin(phase))
+        if self.arch.estimate_gain:
+            return decoded * tf.cast(1.0 / AMPLITUDE_WORKING_POINT, tf.complex64) * estimate
+        return decoded
 
-    def projection_channels(self, x):
-        """Real and imaginary parts of each pattern's projected estimate ``[B, N, N, 2C]`` (a fixed input:
-        no gradient flows through it)."""
+    def projection_estimate(self, x):
+        """Each pattern's complex estimate after the projections ``[B, N, N, C]`` (a fixed input: no
+        gradient flows through it)."""
         amplitude = tf.stop_gradient(tf.transpose(x, [0, 3, 1, 2]))
         estimate = physics.probe_projections(
             amplitude, tf.stop_gradient(self.probe()), self.arch.projection_iterations, AMPLITUDE_WORKING_POINT
         )
-        return tf.transpose(tf.concat([tf.math.real(estimate), tf.math.imag(estimate)], axis=1), [0, 2, 3, 1])
+        return tf.stop_gradient(tf.transpose(estimate, [0, 2, 3, 1]))
 
     def physics(self, decoded, offsets):
         """Decoded patches ``[B, N, N, C']`` -> (illuminated object ``[B, C, N, N]``, intensity ``[B, C, N, N]``)."""

@@ -17,13 +17,14 @@ def dataset(tmp_path_factory):
     return write_npz(tmp_path_factory.mktemp("mm") / "d.npz", arrays)
 
 
-@pytest.mark.parametrize("projections", [0, 10])
+@pytest.mark.parametrize("network", [(), ("--projection-iterations", "10"),
+                                     ("--projection-iterations", "10", "--estimate-gain")], ids=["plain", "p10", "gain"])
 @pytest.mark.parametrize("writer", ["tensorflow", "pytorch"])
-def test_archive_of_one_engine_reconstructs_identically_in_the_other(writer, projections, dataset, tmp_path):
+def test_archive_of_one_engine_reconstructs_identically_in_the_other(writer, network, dataset, tmp_path):
     model = tmp_path / "model"
     ptycho("--quiet", "train", "--backend", writer, "--train-data", str(dataset), "--output-dir", str(model),
            "--epochs", "1", "--n-groups", "8", "--gridsize", "2", "--batch-size", "4", "--n-filters-scale", "1",
-           "--projection-iterations", str(projections))
+           *network)
     ptycho("--quiet", "infer", "--backend", writer, "--model", str(model), "--data", str(dataset), "--output-dir",
            str(tmp_path / "own"))
     reader = OTHER[writer]

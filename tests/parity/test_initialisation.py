@@ -66,3 +66,30 @@ def test_the_amplitude_head_starts_at_the_working_point_in_both_engines(activati
         centre = engine.predictor(model).predict([x, offsets])[0, 16:48, 16:48, 0]
         np.testing.assert_allclose(np.abs(centre), AMPLITUDE_WORKING_POINT, rtol=1e-6, err_msg=backend)
         np.testing.assert_allclose(np.angle(centre), 0.0, atol=1e-6, err_msg=backend)
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "pytorch"])
+def test_an_untrained_gain_network_returns_the_projections_estimate_and_learns_from_there(backend):
+    """``estimate_gain``: the heads' last kernels start at zero, so the decoded patch is exactly a gain of 1 on
+    each pattern's projection estimate (against the float64 reference, within the projections' rounding
+    model), and the loss still reaches those kernels, so training moves off the estimate."""
+    from ptycho.config.config import TrainingConfig
+    from ptycho.parity.engines import engine
+    from ptycho.parity.error_model import projection_terms, tolerance
+    from ptycho.parity.model_checks import batch
+    from ptycho.parity.physics_checks import probe_modes
+    from ptycho.physics.forward import intensity_scale
+    from ptycho.physics.projection import probe_projections
+
+    config = ModelConfig(N=64, gridsize=1, n_filters_scale=1, projection_iterations=5, estimate_gain=True)
+    eng, scale = engine(backend), intensity_scale(1e9, 64)
+    model = eng.build(config, probe_modes(64, 1), scale, seed=2, probe_trainable=False)
+    x, offsets = batch(config, "gain")
+    decoded = eng.forward(model, x, offsets, TrainingConfig(model=config))["object"]
+    amplitude = np.moveaxis(x.astype(np.float64) / eng.intensity_scale(model), -1, 1)
+    expected = np.moveaxis(probe_projections(amplitude, probe_modes(64, 1), 5, AMPLITUDE_WORKING_POINT), 1, -1)
+    error = np.max(np.abs(decoded - expected)) / np.max(np.abs(expected))
+    assert error < tolerance(projection_terms(64, 5)), error
+    grads = eng.gradients(model, x, offsets, TrainingConfig(model=config))
+    assert np.max(np.abs(grads["decoder_amp/centre/kernel"])) > 0
+    assert np.max(np.abs(grads["decoder_phase/centre/kernel"])) > 0

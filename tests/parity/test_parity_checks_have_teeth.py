@@ -35,18 +35,39 @@ def test_a_mirrored_offset_fails_the_sign_and_translation_checks():
     assert physics_checks.translation(MirroredEngine(), 64, "float64") > 0.1
 
 
+def _pairs(change):
+    """``training_pair`` with ``change(expected, bridged, variant)`` applied to every pair it makes."""
+    def make(variant):
+        expected, bridged = config_checks.training_pair(variant)
+        change(expected, bridged, variant)
+        return expected, bridged
+    return make
+
+
 def test_a_changed_legacy_key_is_counted_and_named():
-    expected, bridged = config_checks.training_pair(non_default=True)
-    bridged.mae_weight = 0.75
-    error, detail = config_checks.compare((expected, bridged), non_default=True)
+    def change(expected, bridged, variant):
+        bridged.mae_weight = 0.75
+
+    error, detail = config_checks.compare(_pairs(change), "non_default")
     assert error == 1 and "mae_weight (0.5 vs 0.75)" in detail
 
 
 def test_a_field_left_at_its_default_is_flagged_in_the_non_default_pair():
-    expected, bridged = config_checks.training_pair(non_default=True)
-    expected.nepochs = bridged.nepochs = 50  # the default: that field would go untested
-    error, detail = config_checks.compare((expected, bridged), non_default=True)
+    def change(expected, bridged, variant):
+        expected.nepochs = bridged.nepochs = 50  # the default: that field would go untested
+
+    error, detail = config_checks.compare(_pairs(change), "non_default")
     assert error == 1 and "left at the default: nepochs" in detail
+
+
+def test_a_field_only_one_variant_changes_counts_as_tested_and_none_as_untested():
+    assert config_checks.compare(config_checks.training_pair, "non_default")[0] == 0  # object_big: the other one
+
+    def change(expected, bridged, variant):  # the gain variant without its gain: no variant changes it
+        expected.model.estimate_gain = bridged.model.estimate_gain = False
+
+    error, detail = config_checks.compare(_pairs(change), "non_default_gain")
+    assert error == 1 and "left at the default: model.estimate_gain" in detail
 
 
 def test_tensor_errors_scale_by_layer():
@@ -80,9 +101,9 @@ def test_parity_command_prints_the_table_and_writes_json(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ptycho.cli.main", "parity", "--group", "config", "--report",
                              str(report)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "config/training/non_default/legacy_dict" in result.stdout and "4/4 parity checks pass" in result.stdout
+    assert "config/training/non_default/legacy_dict" in result.stdout and "6/6 parity checks pass" in result.stdout
     records = json.loads(report.read_text())
-    assert len(records) == 4
+    assert len(records) == 6  # default and two non-default variants, training and inference
     assert set(records[0]) == {"name", "group", "error", "tolerance", "detail", "seconds", "passed"}
     assert all(r["passed"] and r["error"] == 0 for r in records)
 

@@ -1,5 +1,6 @@
 """Config dataclasses and the legacy-dict bridge (CONFIG-001)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,11 @@ def test_model_config_is_mutable_and_accepts_placeholder_n():
     ({"gaussian_smoothing_sigma": -1}, r"ModelConfig.gaussian_smoothing_sigma=-1 must be a number >= 0"),
     ({"projection_iterations": -1}, r"ModelConfig.projection_iterations=-1 must be an integer >= 0"),
     ({"projection_iterations": 2.5}, r"ModelConfig.projection_iterations=2.5 must be an integer >= 0"),
+    ({"estimate_gain": 1, "projection_iterations": 10}, r"ModelConfig.estimate_gain=1 must be True or False"),
+    ({"estimate_gain": True}, r"estimate_gain=True multiplies the projections' estimate, but projection_iterations=0 "
+                              r"makes none; set projection_iterations >= 1"),
+    ({"estimate_gain": True, "projection_iterations": 10, "gridsize": 2, "object_big": False},
+     r"estimate_gain=True needs one decoded patch per pattern \(object_big=True\) when gridsize=2"),
 ])
 def test_model_config_errors_name_field_value_and_allowed(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -136,7 +142,7 @@ def test_default_training_config_maps_every_field():
     expected = {
         "N": 64, "gridsize": 1, "n_filters_scale": 2, "model_type": "pinn", "amp_activation": "sigmoid",
         "object.big": True, "probe.big": True, "probe.mask": False, "pad_object": True, "probe_scale": 4.0,
-        "gaussian_smoothing_sigma": 0.0, "projection_iterations": 0, "batch_size": 16, "nepochs": 50, "mae_weight": 0.0,
+        "gaussian_smoothing_sigma": 0.0, "projection_iterations": 0, "estimate_gain": False, "batch_size": 16, "nepochs": 50, "mae_weight": 0.0,
         "nll_weight": 1.0, "realspace_mae_weight": 0.0, "realspace_weight": 0.0, "nphotons": 1e9,
         "n_groups": 512, "neighbor_count": 4, "positions.provided": True, "probe.trainable": False,
         "intensity_scale.trainable": True, "output_prefix": "training_outputs", "sequential_sampling": False,
@@ -159,7 +165,8 @@ def test_non_default_training_config_full_mapping(tmp_path):
     assert flat == {
         "N": 128, "gridsize": 2, "n_filters_scale": 1, "model_type": "supervised", "amp_activation": "swish",
         "object.big": False, "probe.big": False, "probe.mask": True, "pad_object": False, "probe_scale": 2.0,
-        "gaussian_smoothing_sigma": 0.5, "projection_iterations": 10, "train_data_file_path": str(tmp_path / "train.npz"),
+        "gaussian_smoothing_sigma": 0.5, "projection_iterations": 10, "estimate_gain": False,
+        "train_data_file_path": str(tmp_path / "train.npz"),
         "test_data_file_path": str(tmp_path / "t.npz"), "batch_size": 4, "nepochs": 3, "mae_weight": 0.1,
         "nll_weight": 0.5, "realspace_mae_weight": 0.2, "realspace_weight": 0.3, "nphotons": 1e6,
         "n_groups": 10, "n_subsample": 20, "subsample_seed": 7, "neighbor_count": 6,
@@ -167,6 +174,9 @@ def test_non_default_training_config_full_mapping(tmp_path):
         "output_prefix": str(tmp_path / "out"), "sequential_sampling": True, "backend": "pytorch",
     }
     assert all(not isinstance(v, Path) for v in flat.values())
+    # estimate_gain needs one patch per pattern at gridsize 2, so it is mapped with object_big on
+    gain = replace(t, model=replace(model, object_big=True, estimate_gain=True))
+    assert params.dataclass_to_legacy_dict(gain) == {**flat, "object.big": True, "estimate_gain": True}
 
 
 def test_inference_config_mapping_and_none_values_are_not_written(tmp_path):
@@ -219,3 +229,29 @@ def test_train_projection_iterations_flag_sets_the_model_config(flag, init, expe
     assert training_config(args, 64, archive).model.projection_iterations == expected
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--train-data", "scan.npz", "--projection-iterations", "-1"])
+
+
+@pytest.mark.parametrize(("flag", "init", "expected"), [
+    (("--projection-iterations", "10"), None, False),
+    (("--projection-iterations", "10", "--estimate-gain"), None, True),
+    ((), "disk64-g1-p10", False),  # a model from before the flag: its provenance predates the field
+    (("--estimate-gain",), "disk64-g1-p10", True),  # the --init model's projections, a gain on top
+])
+def test_train_estimate_gain_flag_sets_the_model_config(flag, init, expected):
+    """``ptycho train --estimate-gain``: as given, else the ``--init`` model's, else off."""
+    from ptycho import pretrained
+    from ptycho.cli.main import build_parser
+    from ptycho.cli.train import training_config
+
+    args = build_parser().parse_args(["train", "--train-data", "scan.npz", *flag])
+    archive = None if init is None else pretrained.resolve(init, "--init")
+    assert training_config(args, 64, archive).model.estimate_gain is expected
+
+
+def test_train_estimate_gain_without_projections_names_the_missing_flag():
+    from ptycho.cli.main import build_parser
+    from ptycho.cli.train import training_config
+
+    args = build_parser().parse_args(["train", "--train-data", "scan.npz", "--estimate-gain"])
+    with pytest.raises(ConfigError, match="set projection_iterations >= 1"):
+        training_config(args, 64)
