@@ -24,11 +24,15 @@ NAME = "disk64-g1"
 # between. Amplitude is not asserted: on held-out families the network's amplitude is no better than a
 # flat one (natural 0.64 against 0.66 untrained), as the README's generalisation table says.
 PHASE_SSIM = {"spokes": 0.2, "natural": 0.4}
-# The network that also sees each pattern's 10-projection estimate, measured the same way: seed 1000, phase
-# SSIM spokes 0.46, natural 0.82; seeded weights 0.00 and 0.08 (5 seeds: 0.35 ± 0.17, 0.62 ± 0.17). Halfway.
+# The network that corrects each pattern's 20-projection estimate (estimate_gain), measured the same way on
+# seed 1000, amplitude / phase SSIM: spokes 0.411 / 0.558, natural 0.799 / 0.869 (both engines); what a
+# load that lost the gain would give (seeded weights, direct output, README table): 0.263 / 0.000 and
+# 0.652 / 0.084. The thresholds sit halfway between. Its own estimate, untrained (README), scores natural
+# phase 0.826, so natural's phase is held above 0.847, halfway to the trained 0.869: the training, not only
+# the projections, must show (the engines agree to 3 decimals on this fixed scan). 5 seeds: spokes 0.40 ± 0.05 / 0.45 ± 0.18, natural 0.57 ± 0.27 / 0.71 ± 0.18.
 # One family per engine: each engine loads it, both families are covered.
-PROJECTING = "disk64-g1-p10"
-PROJECTING_PHASE_SSIM = {"spokes": 0.23, "natural": 0.45}
+CORRECTING = "disk64-g1-p20g"
+CORRECTING_SSIM = {"spokes": (0.337, 0.279), "natural": (0.725, 0.847)}
 
 
 def held_out_scan(path, family: str, seed: int):
@@ -74,13 +78,15 @@ def test_reconstructs_a_held_out_family_in_one_pass(backend, family, tmp_path):
     pytest.param("pytorch", "spokes", marks=pytest.mark.torch),
     pytest.param("tensorflow", "natural", marks=pytest.mark.tf),
 ])
-def test_the_projecting_model_reconstructs_a_held_out_family_in_one_pass(backend, family, tmp_path):
-    assert pretrained.find(PROJECTING)["projection_iterations"] == 10
+def test_the_correcting_model_reconstructs_a_held_out_family_in_one_pass(backend, family, tmp_path):
+    model = pretrained.find(CORRECTING)
+    assert (model["projection_iterations"], model["estimate_gain"]) == (20, True)
     data = held_out_scan(tmp_path / "scan.npz", family, seed=1000)
-    run_ptycho("--quiet", "infer", "--backend", backend, "--model", PROJECTING, "--data", str(data), "--output-dir",
+    run_ptycho("--quiet", "infer", "--backend", backend, "--model", CORRECTING, "--data", str(data), "--output-dir",
                str(tmp_path / "out"), env=CPU_ONLY)
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["phase"]["ssim"] > PROJECTING_PHASE_SSIM[family], metrics
+    amplitude, phase = CORRECTING_SSIM[family]
+    assert metrics["amplitude"]["ssim"] > amplitude and metrics["phase"]["ssim"] > phase, metrics
 
 
 def test_init_auto_says_which_model_it_starts_from(tmp_path):
