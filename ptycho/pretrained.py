@@ -80,7 +80,8 @@ def fitting_model(N: int, gridsize: int, probe, requested: dict | None = None) -
         if (model["N"], model["gridsize"]) != (N, gridsize):
             reasons.append(f"{model['name']}: N={model['N']}, gridsize={model['gridsize']}")
             continue
-        differs = {k: saved for k, v in (requested or {}).items() if (saved := model.get(k, getattr(DEFAULTS, k))) != v}
+        saved = {k: model.get(k, getattr(DEFAULTS, k)) for k in requested or {}}
+        differs = {k: saved[k] for k, v in (requested or {}).items() if saved[k] != v}
         if differs:
             reasons.append(f"{model['name']}: " + ", ".join(f"{k}={v}" for k, v in differs.items()))
             continue

@@ -140,7 +140,7 @@ class PtychoPINN(keras.Model):
         estimate = physics.probe_projections(
             amplitude, tf.stop_gradient(self.probe()), self.arch.projection_iterations, AMPLITUDE_WORKING_POINT
         )
-        return tf.stop_gradient(tf.transpose(estimate, [0, 2, 3, 1]))
+        return tf.transpose(estimate, [0, 2, 3, 1])
 
     def physics(self, decoded, offsets):
         """Decoded patches ``[B, N, N, C']`` -> (illuminated object ``[B, C, N, N]``, intensity ``[B, C, N, N]``)."""
